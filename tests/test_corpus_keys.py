@@ -64,8 +64,8 @@ def test_existing_keys_never_change_and_taken_is_respected():
     taken = {"instit", "chen2024synapseb"}
     assign_keys([kept, renamed, *new], taken)
     assert (kept.key, renamed.key) == ("chen2024synapse", "chen2024synapse")
-    assert [p.key for p in new] == ["chen2024synapsec", "institb", "institc"]
-    assert taken == {"instit", "chen2024synapse", "chen2024synapseb", "chen2024synapsec", "institb", "institc"}
+    assert [p.key for p in new] == ["chen2024synapsec", "institx", "instity"]  # next title word first
+    assert taken == {"instit", "chen2024synapse", "chen2024synapseb", "chen2024synapsec", "institx", "instity"}
 
 
 def test_sample_corpus_keys_are_unique_safe_and_stable():
@@ -81,3 +81,10 @@ def test_sample_corpus_keys_are_unique_safe_and_stable():
     again = load([SEEDS]).papers
     assign_keys(again, set())
     assert [p.key for p in again] == keys
+
+
+def test_title_key_collision_takes_the_next_title_word_then_a_letter():
+    papers = [paper("In-Context Learning Creates Task Vectors"), paper("In-context Learning and Induction Heads"),
+              paper("In-Context Learning Creates Problems"), paper("In-Context Learning Creates More")]
+    assign_keys(papers, set())
+    assert [p.key for p in papers] == ["incontext", "incontextinduction", "incontextcreates", "incontextb"]

@@ -12,7 +12,9 @@ word common to many titles (large, language, models, learning, survey, ...), so 
 are Zero-Shot Reasoners" gives ``zeroshot``, not ``large``; a title made only of such words falls back
 to its first non-stopword. Leading stopwords and lead words are also dropped from a short name before
 a colon ("The Tensor Brain: ..." -> ``tensorbrain``).
-A key already taken gets a suffix: ``b``, ``c``, ... ``z``, then ``27``, ``28``, ... in list order.
+A title key already taken first tries the next significant title word ("In-Context Interference in
+Chat-based LLMs" -> ``incontextinterference`` when ``incontext`` is taken), so keys stay readable.
+Otherwise a taken key gets a suffix: ``b``, ``c``, ... ``z``, then ``27``, ``28``, ... in list order.
 """
 
 from __future__ import annotations
@@ -83,6 +85,12 @@ def first_significant_word(title: str) -> str:
     return ""
 
 
+def significant_words(title: str) -> list[str]:
+    """Key forms of every title word that is not a stopword, lead word or common title word, in order."""
+    skip = STOPWORDS | GENERIC_LEAD_WORDS | COMMON_TITLE_WORDS
+    return [w for w in (ascii_key(w) for w in title.split()) if w and w not in skip]
+
+
 def title_key(title: str) -> str:
     """Key from a title alone: the short name before a colon, else the first significant word."""
     head, colon, _ = title.partition(":")
@@ -126,6 +134,18 @@ def candidates(base: str) -> Iterator[str]:
         n += 1
 
 
+def key_candidates(paper: Paper) -> Iterator[str]:
+    """The keys a paper may get, most preferred first."""
+    base = make_base_key(paper)
+    yield base
+    if not (paper.authors and paper.year):
+        for word in significant_words(paper.title):
+            if word not in base and len(base) + len(word) <= MAX_TITLE_KEY:
+                yield base + word
+                break
+    yield from candidates(base)
+
+
 def assign_keys(papers: list[Paper], taken: set[str]) -> None:
     """Give every paper without a key a unique one, in list order; keys already set never change.
 
@@ -135,5 +155,5 @@ def assign_keys(papers: list[Paper], taken: set[str]) -> None:
     taken.update(p.key for p in papers if p.key)
     for paper in papers:
         if not paper.key:
-            paper.key = next(c for c in candidates(make_base_key(paper)) if c not in taken)
+            paper.key = next(c for c in key_candidates(paper) if c not in taken)
             taken.add(paper.key)

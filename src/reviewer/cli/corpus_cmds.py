@@ -1,0 +1,145 @@
+"""Commands that build and browse the library: ingest, papers, show, search, stats."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from reviewer.cli.options import DbOption, open_library
+from reviewer.cli.output import console, err_console
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of papers (HF Papers pages, .bib, .ris, .csv, .jsonl, arXiv Atom).", show_default=False)],
+    db: DbOption = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit non-zero if any record or file was skipped.")] = False,
+) -> None:
+    """Add papers to the library. Unchanged papers are not re-embedded; an interrupted ingest resumes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from reviewer.errors import InputError
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InputError(f"no such file or folder: {', '.join(missing)} (nothing was written)")
+    library = open_library(db)
+    with Progress(
+        TextColumn("[bold]embedding"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+        console=err_console(), transient=False,
+    ) as bar:
+        state: dict = {}
+
+        def progress(done: int, total: int) -> None:
+            if "task" not in state:
+                if total == 0:
+                    return
+                import time
+
+                state["t0"] = time.perf_counter()
+                state["task"] = bar.add_task("embed", total=total, rate="")
+            import time
+
+            elapsed = max(time.perf_counter() - state["t0"], 1e-9)
+            bar.update(state["task"], completed=done, rate=f"{done / elapsed:5.1f} papers/s" if done else "")
+
+        report = library.ingest(paths, progress=progress)
+    _print_report(report)
+    if strict and report.skipped:
+        err_console().print(f"[red]--strict: {len(report.skipped)} skipped[/]")
+        raise typer.Exit(2)
+
+
+def _print_report(report) -> None:
+    from rich.table import Table
+
+    for skip in report.skipped:
+        err_console().print(f"[yellow]skipped:[/] {_esc(str(skip))}", highlight=False)
+    for warning in report.warnings:
+        err_console().print(f"[yellow]warning:[/] {_esc(warning)}", highlight=False)
+    table = Table(title=f"Ingested {len(report.files)} file(s), {report.records} record(s) in {report.seconds:.1f} s")
+    table.add_column("outcome")
+    table.add_column("papers", justify="right")
+    table.add_column("detail")
+    table.add_row("new", str(len(report.new)), "embedded and stored")
+    table.add_row("updated", str(len(report.updated)), "re-embedded only if title or abstract changed")
+    table.add_row("unchanged", str(len(report.unchanged)), "nothing to do")
+    reasons = report.skip_reasons()
+    table.add_row("skipped", str(len(report.skipped)), ", ".join(f"{r}: {n}" for r, n in sorted(reasons.items())) or "-")
+    if report.duplicates:
+        table.add_row("merged duplicates", str(report.duplicates), "same DOI, arXiv id or title")
+    console().print(table)
+    console().print(f"embedded {report.embedded} paper(s)")
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def papers(
+    grep: Annotated[Optional[str], typer.Option("--grep", "-g", help="Only papers whose key, title or abstract contain TEXT.")] = None,
+    db: DbOption = None,
+) -> None:
+    """List the papers in the library (key, year, title)."""
+    from rich.table import Table
+
+    found = open_library(db).papers(grep)
+    table = Table(title=f"{len(found)} paper(s)")
+    table.add_column("key", style="cyan", no_wrap=True)
+    table.add_column("year", justify="right")
+    table.add_column("title")
+    for paper in found:
+        table.add_row(paper.key, str(paper.year or ""), _esc(paper.title))
+    console().print(table)
+
+
+def show(key: Annotated[str, typer.Argument(help="Citation key, e.g. from `reviewer papers`.")], db: DbOption = None) -> None:
+    """Show one paper: metadata, where it came from, and its abstract."""
+    paper = open_library(db).get(key)
+    out = console()
+    out.print(f"[bold cyan]{paper.key}[/]  [bold]{_esc(paper.title)}[/]")
+    for label, value in (
+        ("authors", ", ".join(paper.authors)), ("year", paper.year), ("venue", paper.venue),
+        ("doi", paper.doi), ("arXiv", paper.arxiv_id), ("url", paper.url),
+        ("from", ", ".join(paper.provenance)),
+    ):
+        if value:
+            out.print(f"[dim]{label:>8}:[/] {_esc(str(value))}", highlight=False)
+    out.print()
+    out.print(_esc(paper.abstract), highlight=False)
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
+    k: Annotated[int, typer.Option("-k", min=1, max=1000, help="How many papers to show.")] = 10,
+    db: DbOption = None,
+) -> None:
+    """Rank the papers by relevance to QUERY."""
+    from rich.table import Table
+
+    hits = open_library(db).search(query, k=k)
+    table = Table(title=f"Top {len(hits)} for: {_esc(query)}")
+    table.add_column("#", justify="right")
+    table.add_column("key", style="cyan", no_wrap=True)
+    table.add_column("title")
+    table.add_column("score", justify="right")
+    table.add_column("found by")
+    for rank, hit in enumerate(hits, 1):
+        table.add_row(str(rank), hit.key, _esc(hit.title), f"{hit.score:.3f}", "+".join(hit.found_by))
+    console().print(table)
+
+
+def stats(db: DbOption = None) -> None:
+    """Counts and storage locations of the library."""
+    info = open_library(db).stats()
+    for name, value in info.items():
+        console().print(f"[bold]{name:>14}:[/] {_esc(str(value))}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (ingest, papers, show, search, stats):
+        app.command()(command)

@@ -1,0 +1,119 @@
+"""BM25 keyword index (bm25s) persisted beside the Chroma data.
+
+It is rebuilt from the stored papers whenever the collection's revision differs from the one it was
+built from, so it is always in sync with Chroma, even after a crash between the two writes.
+Layout: ``<db>/keyword.json`` points at the current ``<db>/keyword-<revision>/`` directory; a new
+directory is written completely before the pointer is replaced (atomic rename), then old ones are removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+POINTER = "keyword.json"
+STOPWORDS = "en"
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """Lower-case word tokens, English stopwords removed, Snowball-stemmed (same for documents and queries)."""
+    import bm25s
+
+    return bm25s.tokenize(
+        list(texts), stopwords=STOPWORDS, stemmer=_stemmer(), return_ids=False, show_progress=False
+    )
+
+
+class KeywordIndex:
+    """A BM25 index over title + abstract of every stored paper."""
+
+    def __init__(self, keys: list[str], bm25, revision: str):
+        self.keys = keys
+        self.revision = revision
+        self._bm25 = bm25
+
+    @classmethod
+    def build(cls, keys: Sequence[str], texts: Sequence[str], revision: str) -> "KeywordIndex":
+        import bm25s
+
+        bm25 = bm25s.BM25()
+        if keys:
+            bm25.index(tokenize(texts), show_progress=False)
+        return cls(list(keys), bm25 if keys else None, revision)
+
+    # -- persistence --------------------------------------------------------------------------------
+    def save(self, db: Path) -> None:
+        db.mkdir(parents=True, exist_ok=True)
+        target = db / f"keyword-{self.revision}"
+        tmp = db / f".keyword-{self.revision}.tmp{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        if self._bm25 is not None:
+            self._bm25.save(str(tmp), show_progress=False)
+        (tmp / "keys.json").write_text(json.dumps(self.keys), encoding="utf-8")
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+        pointer_tmp = db / f".{POINTER}.tmp{os.getpid()}"
+        pointer_tmp.write_text(json.dumps({"revision": self.revision, "dir": target.name}), encoding="utf-8")
+        os.replace(pointer_tmp, db / POINTER)
+        for old in db.glob("keyword-*"):
+            if old.name != target.name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    @staticmethod
+    def saved_revision(db: Path) -> str | None:
+        try:
+            return json.loads((db / POINTER).read_text(encoding="utf-8"))["revision"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    @classmethod
+    def load(cls, db: Path) -> "KeywordIndex | None":
+        """The saved index, or None when there is none or it cannot be read (the caller rebuilds it)."""
+        import bm25s
+
+        try:
+            pointer = json.loads((db / POINTER).read_text(encoding="utf-8"))
+            folder = db / pointer["dir"]
+            keys = json.loads((folder / "keys.json").read_text(encoding="utf-8"))
+            bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0) if keys else None
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(keys, bm25, pointer["revision"])
+
+    # -- search -------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every indexed paper for ``query`` (aligned with ``self.keys``)."""
+        if self._bm25 is None:
+            return np.zeros(0, dtype=np.float32)
+        tokens = tokenize([query])[0]
+        ids = self._bm25.get_tokens_ids(tokens)
+        if not ids:
+            return np.zeros(len(self.keys), dtype=np.float32)
+        return self._bm25.get_scores_from_ids(ids)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Top ``k`` (key, BM25 score) with a positive score, best first; ties broken by key."""
+        scores = self.scores(query)
+        if scores.size == 0 or k <= 0:
+            return []
+        k = min(k, scores.size)
+        top = np.argpartition(-scores, k - 1)[:k]
+        ranked = sorted(top, key=lambda i: (-float(scores[i]), self.keys[i]))
+        return [(self.keys[i], float(scores[i])) for i in ranked if scores[i] > 0]

@@ -1,0 +1,186 @@
+"""The Chroma collection that holds every paper: vector, text and full record.
+
+Chroma is the single source of truth for what is stored (embedded ``PersistentClient`` by default,
+``HttpClient`` against ``chroma run`` when a server URL is set). Vectors are always computed by our
+embedder and passed explicitly, so Chroma's own default embedder (which downloads a model) is never used.
+The collection's metadata records the embedder's name and dimension, and a ``revision`` that changes
+before every write; the keyword index records the revision it was built from, so a stale keyword index
+(e.g. after a crash between the two) is detected and rebuilt.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import numpy as np
+
+from reviewer.config import Settings
+from reviewer.corpus.model import Paper, normalize_arxiv_id, normalize_doi
+from reviewer.errors import ConfigError, EmbedderMismatchError, IndexError_
+
+_GET_PAGE = 5_000
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """What the ingest pipeline needs to know about a stored paper."""
+
+    paper: Paper
+    content_hash: str
+
+
+def make_client(settings: Settings):
+    """An embedded PersistentClient in ``settings.db``, or an HttpClient when ``chroma_url`` is set."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError(
+                f"REVIEWER_CHROMA_URL={settings.chroma_url!r} is not a URL; use e.g. http://127.0.0.1:8000"
+            )
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
+            )
+            client.heartbeat()
+        except Exception as exc:  # connection refused, DNS, TLS ...
+            raise IndexError_(
+                f"cannot reach the Chroma server at {settings.chroma_url} ({type(exc).__name__}). "
+                "Start it with `chroma run --path DIR --host 127.0.0.1 --port N` or unset REVIEWER_CHROMA_URL."
+            ) from None
+        return client
+    settings.db.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.db / "chroma"), settings=chroma_settings)
+
+
+class ChromaStore:
+    """Papers in one Chroma collection, keyed by citation key."""
+
+    def __init__(self, client, name: str, embedder_name: str, dimension: int):
+        self._client = client
+        self.name = name
+        self.embedder_name = embedder_name
+        self.dimension = dimension
+        self._collection = self._open()
+
+    # -- collection and its metadata -------------------------------------------------------------
+    def _open(self):
+        collection = self._client.get_or_create_collection(
+            self.name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedder": self.embedder_name, "dimension": self.dimension, "revision": "empty"},
+        )
+        meta = collection.metadata or {}
+        built_with = (meta.get("embedder"), meta.get("dimension"))
+        if built_with != (self.embedder_name, self.dimension):
+            raise EmbedderMismatchError(
+                f"the collection {self.name!r} was built with embedder {built_with[0]!r} "
+                f"(dimension {built_with[1]}), but {self.embedder_name!r} (dimension {self.dimension}) is "
+                "configured. Use the same embedder setting, or another --db / collection for the new embedder."
+            )
+        return collection
+
+    @property
+    def revision(self) -> str:
+        return str((self._collection.metadata or {}).get("revision", "empty"))
+
+    def new_revision(self) -> str:
+        """Mark the collection as changing. Called before every write, so a crash leaves a new revision."""
+        revision = uuid.uuid4().hex
+        self._collection.modify(
+            metadata={"embedder": self.embedder_name, "dimension": self.dimension, "revision": revision}
+        )
+        return revision
+
+    # -- writes -----------------------------------------------------------------------------------
+    def upsert(self, papers: Sequence[Paper], vectors: np.ndarray | None) -> None:
+        """Write papers; ``vectors`` None means only their metadata changed (keep the stored vectors)."""
+        if not papers:
+            return
+        ids = [p.key for p in papers]
+        metadatas = [_metadata(p) for p in papers]
+        documents = [p.embedding_text() for p in papers]
+        if vectors is None:
+            self._collection.update(ids=ids, metadatas=metadatas)  # same text: the stored document stands
+        else:
+            self._collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas, documents=documents)
+
+    # -- reads ------------------------------------------------------------------------------------
+    def count(self) -> int:
+        return self._collection.count()
+
+    def records(self) -> dict[str, StoredRecord]:
+        """Every stored paper, by key (paged, so large collections do not need one huge response)."""
+        out: dict[str, StoredRecord] = {}
+        total = self.count()
+        for offset in range(0, total, _GET_PAGE):
+            page = self._collection.get(include=["metadatas"], limit=_GET_PAGE, offset=offset)
+            for key, meta in zip(page["ids"], page["metadatas"]):
+                out[key] = StoredRecord(_paper(key, meta), str(meta.get("content_hash", "")))
+        return out
+
+    def get(self, keys: Iterable[str]) -> dict[str, Paper]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        page = self._collection.get(ids=keys, include=["metadatas"])
+        return {key: _paper(key, meta) for key, meta in zip(page["ids"], page["metadatas"])}
+
+    def vectors(self, keys: Sequence[str]) -> np.ndarray:
+        page = self._collection.get(ids=list(keys), include=["embeddings"])
+        by_key = dict(zip(page["ids"], page["embeddings"]))
+        return np.asarray([by_key[k] for k in keys], dtype=np.float32)
+
+    def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """Nearest papers to ``vector`` as (key, cosine similarity), best first."""
+        n = self.count()
+        if n == 0 or k <= 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(k, n),
+            where=where,
+            include=["distances"],
+        )
+        return [(key, 1.0 - float(d)) for key, d in zip(result["ids"][0], result["distances"][0])]
+
+
+def _metadata(paper: Paper) -> dict:
+    record = paper.model_dump(exclude={"key"}, exclude_none=True)
+    meta: dict = {
+        "paper": json.dumps(record, ensure_ascii=False, sort_keys=True),
+        "content_hash": paper.content_hash,
+        "title": paper.title,
+        "norm_title": paper.norm_title,
+        "sources": "\n".join(sorted({p.rsplit(":", 1)[0] for p in paper.provenance})),
+    }
+    if paper.year is not None:
+        meta["year"] = paper.year
+    for name in ("venue", "doi", "arxiv_id"):
+        value = getattr(paper, name)
+        if value:
+            meta[name] = value
+    if paper.doi:
+        meta["doi_norm"] = normalize_doi(paper.doi) or ""
+    if paper.arxiv_id:
+        meta["arxiv_norm"] = normalize_arxiv_id(paper.arxiv_id) or ""
+    return meta
+
+
+def _paper(key: str, meta: dict) -> Paper:
+    try:
+        return Paper(key=key, **json.loads(meta["paper"]))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise IndexError_(
+            f"stored paper {key!r} has no readable record ({exc}); the collection was not written by reviewer. "
+            "Point --db / REVIEWER_CHROMA_URL at a reviewer collection or choose another collection name."
+        ) from None

@@ -1,0 +1,134 @@
+"""The Library: one collection of papers, its indexes, and everything you can do with it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reviewer.config import Settings, load_settings
+from reviewer.corpus.model import Paper
+from reviewer.errors import InputError, NotFoundError
+from reviewer.index.ingest import IngestReport, ProgressFn, ingest
+from reviewer.index.keyword import KeywordIndex
+from reviewer.index.store import ChromaStore, make_client
+
+
+@dataclass
+class Hit:
+    """One search result: the paper, its score, and which retrievers found it."""
+
+    key: str
+    title: str
+    score: float
+    paper: Paper
+    found_by: list[str] = field(default_factory=list)
+
+
+class Library:
+    """A persistent, incremental collection of papers.
+
+    >>> lib = Library.open(db="my-review")          # doctest: +SKIP
+    >>> lib.ingest(["papers.bib"])                  # doctest: +SKIP
+    >>> [h.key for h in lib.search("in-context learning", k=3)]   # doctest: +SKIP
+    """
+
+    def __init__(self, settings: Settings, store: ChromaStore, embedder):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+        self._keyword: KeywordIndex | None = None
+
+    @classmethod
+    def open(cls, db: str | Path | None = None, settings: Settings | None = None, *,
+             embedder=None, client=None) -> "Library":
+        """Open (or create) the library in ``db`` (default: ``settings.db``, i.e. ``.reviewer``).
+
+        ``embedder`` and ``client`` (a chromadb client) may be injected; by default they come from settings.
+        """
+        settings = settings or load_settings()
+        if db is not None:
+            settings = settings.model_copy(update={"db": Path(db)})
+        if embedder is None:
+            from reviewer.index.embedder import make_embedder
+
+            embedder = make_embedder(settings)
+        client = client or make_client(settings)
+        store = ChromaStore(client, settings.collection, embedder.name, embedder.dimension)
+        return cls(settings, store, embedder)
+
+    # -- writing -------------------------------------------------------------------------------------
+    def ingest(self, paths: Sequence[str | Path] | str | Path, *, progress: ProgressFn | None = None) -> IngestReport:
+        """Add or update the papers found in ``paths`` (files or folders). Unchanged papers cost nothing."""
+        if isinstance(paths, (str, Path)):
+            paths = [paths]
+        if not paths:
+            raise InputError("no path given: name at least one file or folder of papers")
+        report, wrote = ingest(
+            paths,
+            self.store,
+            self.embedder.embed_array,
+            batch_size=self.settings.ingest.upsert_batch,
+            max_field_chars=self.settings.ingest.max_field_chars,
+            max_title_chars=self.settings.ingest.max_title_chars,
+            progress=progress,
+        )
+        self._keyword = None
+        self.keyword_index(rebuild=wrote)
+        return report
+
+    # -- reading -------------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.store.count()
+
+    def get(self, key: str) -> Paper:
+        found = self.store.get([key])
+        if key not in found:
+            raise NotFoundError(f"no paper with key {key!r}; `reviewer papers --grep WORD` lists keys")
+        return found[key]
+
+    def papers(self, grep: str | None = None) -> list[Paper]:
+        """Every paper, sorted by key; with ``grep``, those whose key, title or abstract contain it (any case)."""
+        papers = sorted((r.paper for r in self.store.records().values()), key=lambda p: p.key)
+        if grep:
+            needle = grep.lower()
+            papers = [p for p in papers if needle in p.key or needle in p.title.lower() or needle in p.abstract.lower()]
+        return papers
+
+    def keyword_index(self, rebuild: bool = False) -> KeywordIndex:
+        """The BM25 index, rebuilt from the stored papers when it is missing or out of date."""
+        revision = self.store.revision
+        if not rebuild and self._keyword is not None and self._keyword.revision == revision:
+            return self._keyword
+        index = None if rebuild else KeywordIndex.load(self.settings.db)
+        if index is None or index.revision != revision or len(index) != len(self):
+            records = self.store.records()
+            keys = sorted(records)
+            index = KeywordIndex.build(keys, [records[k].paper.embedding_text() for k in keys], revision)
+            index.save(self.settings.db)
+        self._keyword = index
+        return index
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        """The ``k`` papers closest in meaning to ``query`` (dense search), best first."""
+        query = query.strip()
+        if not query:
+            raise InputError("the search query is empty")
+        vector = self.embedder.embed_array([query])[0]
+        ranked = self.store.query(vector, k)
+        papers = self.store.get([key for key, _ in ranked])
+        return [Hit(key, papers[key].title, score, papers[key], ["dense"]) for key, score in ranked]
+
+    def stats(self) -> dict:
+        """Counts and where things are stored."""
+        records = self.store.records()
+        sources = sorted({p.rsplit(":", 1)[0] for r in records.values() for p in r.paper.provenance})
+        return {
+            "papers": len(records),
+            "sources": len(sources),
+            "with_authors": sum(1 for r in records.values() if r.paper.authors),
+            "with_year": sum(1 for r in records.values() if r.paper.year),
+            "embedder": f"{self.store.embedder_name} ({self.store.dimension} dimensions)",
+            "chroma": self.settings.chroma_url or str(self.settings.db / "chroma"),
+            "keyword_index": f"{len(self.keyword_index())} papers, BM25 (bm25s), in {self.settings.db}",
+        }

@@ -10,6 +10,7 @@ import textwrap
 import time
 
 from conftest import REPO, seed_papers, write_listing
+from reviewer.index.ingest import paper_sentences
 
 CHILD = textwrap.dedent(
     """
@@ -47,10 +48,16 @@ def test_ingest_killed_part_way_is_completed_by_the_next_run(tmp_path, open_libr
     assert 12 <= len(stored_before) < 48
 
     report = library.ingest([listing])
-    assert embedder.texts == 48 - len(stored_before), "only the papers that were not stored are embedded"
+    missing = [p for p in papers if p.title not in stored_before]
+    assert report.embedded == len(missing) == 48 - len(stored_before), "only the papers not stored are embedded"
+    assert embedder.texts == sum(1 + len(paper_sentences(p)) for p in missing)
     after = library.papers()
     assert len(after) == len(library) == 48
     assert sorted(p.title for p in after) == sorted(p.title for p in papers), "no paper lost, none twice"
     assert {p.title: p.key for p in after if p.title in stored_before} == stored_before
     assert len(report.new) == 48 - len(stored_before)
     assert len(library.keyword_index()) == 48
+    counts = library.store.sentence_counts([p.key for p in after])
+    assert counts == {p.key: len(paper_sentences(p)) for p in after}
+    vectors, owners = library.store.sentence_vectors(counts)
+    assert len(owners) == len(vectors) == sum(counts.values()), "every stored paper has all its sentence vectors"

@@ -5,6 +5,12 @@ from __future__ import annotations
 import pytest
 
 from conftest import seed_papers, write_listing
+from reviewer.index.ingest import paper_sentences
+
+
+def texts_for(papers) -> int:
+    """What ingest embeds per paper: the paper itself and each of its sentences."""
+    return sum(1 + len(paper_sentences(p)) for p in papers)
 from reviewer.errors import EmbedderMismatchError, InputError, NotFoundError
 
 
@@ -17,7 +23,7 @@ def test_first_ingest_stores_every_paper_and_reingest_embeds_nothing(open_librar
     library = open_library()
     report = library.ingest([listing])
     assert (len(report.new), len(report.updated), len(report.unchanged)) == (12, 0, 0)
-    assert report.embedded == 12 and embedder.texts == 12
+    assert report.embedded == 12 and embedder.texts == texts_for(seed_papers(12))
     assert len(library) == 12
 
     embedder.calls = embedder.texts = 0
@@ -53,7 +59,7 @@ def test_changed_abstract_is_reembedded_and_key_kept(open_library, embedder, tmp
     embedder.texts = 0
     report = library.ingest([path])
     assert report.updated == [key] and len(report.unchanged) == 4
-    assert embedder.texts == 1
+    assert embedder.texts == texts_for([papers[2]])
     assert library.get(key).abstract.endswith("We also release code.")
 
 

@@ -10,8 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# USD per million tokens (input, output). Unknown models (local servers) cost 0; override with
+# REVIEWER_LLM_PRICES='{"my-model": [0.5, 1.5]}'.
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o-mini": (0.15, 0.60),
+    "gpt-4o": (2.50, 10.00),
+    "gpt-4.1": (2.00, 8.00),
+    "gpt-4.1-mini": (0.40, 1.60),
+    "gpt-4.1-nano": (0.10, 0.40),
+    "gpt-5": (1.25, 10.00),
+    "gpt-5-mini": (0.25, 2.00),
+    "gpt-5-nano": (0.05, 0.40),
+}
 
 
 class EmbeddingSettings(BaseModel):
@@ -36,6 +49,48 @@ class IngestSettings(BaseModel):
     upsert_batch: int = Field(64, ge=1, description="Papers embedded and written to Chroma per step (a crash loses at most one step).")
 
 
+class RetrievalSettings(BaseModel):
+    mode: Literal["dense", "bm25", "hybrid"] = Field("hybrid", description="Default search mode.")
+    depth: int = Field(100, ge=1, le=10_000, description="How many papers each retriever ranks before fusion.")
+    rrf_k: float = Field(60.0, gt=0, description="Reciprocal rank fusion constant: score = sum 1/(rrf_k + rank).")
+    mmr_lambda: float = Field(
+        0.5, ge=0.0, le=1.0, description="MMR trade-off: 1 = relevance only, 0 = diversity only."
+    )
+
+
+class LLMSettings(BaseSettings):
+    """The chat model: any OpenAI-compatible endpoint (OpenAI, Azure-style, Ollama, vLLM, llama.cpp, LM Studio).
+
+    Read from ``REVIEWER_LLM_*`` (e.g. ``REVIEWER_LLM_BASE_URL``, ``REVIEWER_LLM_MODEL``); the key also from
+    ``OPENAI_API_KEY``. With neither a base URL nor a key, no model is configured and the extractive engine answers.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="REVIEWER_LLM_", extra="ignore")
+
+    model: str = Field("gpt-4o-mini", description="Model name as the endpoint knows it.")
+    base_url: str | None = Field(None, description="Endpoint, e.g. http://localhost:11434/v1 (Ollama). None: OpenAI.")
+    api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("REVIEWER_LLM_API_KEY", "OPENAI_API_KEY", "api_key"),
+        description="API key; local servers accept any non-empty value.",
+    )
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0: reproducible).")
+    max_tokens: int = Field(1024, ge=16, description="Most tokens the model may write per reply.")
+    timeout: float = Field(60.0, gt=0, description="Seconds to wait for one reply.")
+    max_retries: int = Field(3, ge=0, le=10, description="Retries on 429/5xx/timeouts, with exponential backoff and jitter.")
+    evidence_tokens: int = Field(3000, ge=200, description="Token budget for the evidence packed into a prompt.")
+    prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(DEFAULT_PRICES),
+        description="USD per million (input, output) tokens, by model name.",
+    )
+    cache: bool = Field(True, description="Reuse identical earlier replies from the on-disk cache (zero tokens).")
+
+    @property
+    def configured(self) -> bool:
+        """True when an endpoint is configured (a base URL or an API key)."""
+        return bool(self.base_url or (self.api_key and self.api_key.get_secret_value()))
+
+
 class Settings(BaseSettings):
     """Everything reviewer can be configured with."""
 
@@ -53,6 +108,16 @@ class Settings(BaseSettings):
     collection: str = Field("papers", min_length=3, description="Chroma collection name.")
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    answer_min_similarity: float = Field(
+        0.3,
+        ge=-1.0,
+        le=1.0,
+        description="A paper is evidence for a question only if its embedding's cosine similarity to the question "
+        "reaches this; with none, the fixed cannot-answer reply is given (all-MiniLM-L6-v2: unrelated text "
+        "scores about 0.0-0.2, related 0.4 and up).",
+    )
 
 
 def load_settings(**overrides) -> Settings:
@@ -60,4 +125,4 @@ def load_settings(**overrides) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-__all__ = ["Settings", "EmbeddingSettings", "IngestSettings", "load_settings"]
+__all__ = ["Settings", "EmbeddingSettings", "IngestSettings", "RetrievalSettings", "LLMSettings", "load_settings"]

@@ -38,6 +38,8 @@ class Library:
         self.store = store
         self.embedder = embedder
         self._keyword: KeywordIndex | None = None
+        self._llm = None
+        self._records = None
 
     @classmethod
     def open(cls, db: str | Path | None = None, settings: Settings | None = None, *,
@@ -89,7 +91,7 @@ class Library:
 
     def papers(self, grep: str | None = None) -> list[Paper]:
         """Every paper, sorted by key; with ``grep``, those whose key, title or abstract contain it (any case)."""
-        papers = sorted((r.paper for r in self.store.records().values()), key=lambda p: p.key)
+        papers = sorted((r.paper for r in self.records().values()), key=lambda p: p.key)
         if grep:
             needle = grep.lower()
             papers = [p for p in papers if needle in p.key or needle in p.title.lower() or needle in p.abstract.lower()]
@@ -102,26 +104,69 @@ class Library:
             return self._keyword
         index = None if rebuild else KeywordIndex.load(self.settings.db)
         if index is None or index.revision != revision or len(index) != len(self):
-            records = self.store.records()
+            records = self.records()
             keys = sorted(records)
             index = KeywordIndex.build(keys, [records[k].paper.embedding_text() for k in keys], revision)
             index.save(self.settings.db)
         self._keyword = index
         return index
 
-    def search(self, query: str, k: int = 10) -> list[Hit]:
-        """The ``k`` papers closest in meaning to ``query`` (dense search), best first."""
+    def records(self) -> dict:
+        """Every stored record by key, cached until the collection changes."""
+        revision = self.store.revision
+        if self._records is None or self._records[0] != revision:
+            self._records = (revision, self.store.records())
+        return self._records[1]
+
+    def search(self, query: str, k: int = 10, *, mode: str | None = None, mmr: bool = False,
+               filters=None) -> list[Hit]:
+        """The ``k`` papers most relevant to ``query``, best first.
+
+        ``mode``: ``hybrid`` (default: BM25 + dense, fused by reciprocal rank), ``dense`` or ``bm25``.
+        ``mmr``: re-rank for breadth (maximal marginal relevance). ``filters``: a
+        :class:`reviewer.retrieval.Filters` (year range, source file, venue, key list, exclude).
+        """
+        from reviewer.retrieval.search import search
+
         query = query.strip()
         if not query:
             raise InputError("the search query is empty")
-        vector = self.embedder.embed_array([query])[0]
-        ranked = self.store.query(vector, k)
-        papers = self.store.get([key for key, _ in ranked])
-        return [Hit(key, papers[key].title, score, papers[key], ["dense"]) for key, score in ranked]
+        ranked = search(self, query, k=k, mode=mode or self.settings.retrieval.mode, use_mmr=mmr, filters=filters)
+        papers = self.store.get([r.key for r in ranked])
+        return [Hit(r.key, papers[r.key].title, r.score, papers[r.key], r.found_by) for r in ranked]
+
+    def llm(self):
+        """The configured chat model wrapped with usage and cache (one per library), or None when no endpoint
+        is configured (the extractive engine answers then)."""
+        if not self.settings.llm.configured:
+            return None
+        if self._llm is None:
+            from reviewer.llm import LLM
+
+            self._llm = LLM(self.settings.llm)
+        return self._llm
+
+    def ask(self, question: str, *, k: int = 8, llm=None, on_token=None, use_cache: bool = True):
+        """A grounded answer to ``question`` citing ``[key]``s of this library (see :class:`reviewer.Answer`)."""
+        from reviewer.chains.ask import ask
+
+        question = question.strip()
+        if not question:
+            raise InputError("the question is empty")
+        return ask(self, question, k=k, llm=llm if llm is not None else self.llm(), on_token=on_token,
+                   use_cache=use_cache)
+
+    def similarity(self, text: str, keys: Sequence[str]) -> dict[str, float]:
+        """Cosine similarity of ``text`` to each of the stored papers ``keys``."""
+        if not keys:
+            return {}
+        query = self.embedder.embed_array([text])[0]
+        vectors = self.store.vectors(list(keys))
+        return {key: float(score) for key, score in zip(keys, vectors @ query)}
 
     def stats(self) -> dict:
         """Counts and where things are stored."""
-        records = self.store.records()
+        records = self.records()
         sources = sorted({p.rsplit(":", 1)[0] for r in records.values() for p in r.paper.provenance})
         return {
             "papers": len(records),

@@ -116,12 +116,24 @@ def show(key: Annotated[str, typer.Argument(help="Citation key, e.g. from `revie
 def search(
     query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
     k: Annotated[int, typer.Option("-k", min=1, max=1000, help="How many papers to show.")] = 10,
+    mode: Annotated[Optional[str], typer.Option("--mode", "-m", help="hybrid (default), dense or bm25.")] = None,
+    mmr: Annotated[bool, typer.Option("--mmr", help="Re-rank for breadth (maximal marginal relevance).")] = False,
+    year_from: Annotated[Optional[int], typer.Option("--from", help="Only papers from this year on.")] = None,
+    year_to: Annotated[Optional[int], typer.Option("--to", help="Only papers up to this year.")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", help="Only papers read from a file whose path contains TEXT.")] = None,
+    venue: Annotated[Optional[str], typer.Option("--venue", help="Only papers whose venue contains TEXT.")] = None,
+    keys: Annotated[Optional[str], typer.Option("--keys", help="Only these keys (comma-separated).")] = None,
+    exclude: Annotated[Optional[str], typer.Option("--exclude", help="Never these keys (comma-separated).")] = None,
     db: DbOption = None,
 ) -> None:
-    """Rank the papers by relevance to QUERY."""
+    """Rank the papers by relevance to QUERY (BM25 + dense, fused); shows which retriever found each."""
     from rich.table import Table
 
-    hits = open_library(db).search(query, k=k)
+    from reviewer.retrieval.search import Filters
+
+    filters = Filters(year_min=year_from, year_max=year_to, source=source, venue=venue,
+                      keys=_split(keys) if keys else None, exclude=_split(exclude))
+    hits = open_library(db).search(query, k=k, mode=mode, mmr=mmr, filters=filters)
     table = Table(title=f"Top {len(hits)} for: {_esc(query)}")
     table.add_column("#", justify="right")
     table.add_column("key", style="cyan", no_wrap=True)
@@ -131,6 +143,10 @@ def search(
     for rank, hit in enumerate(hits, 1):
         table.add_row(str(rank), hit.key, _esc(hit.title), f"{hit.score:.3f}", "+".join(hit.found_by))
     console().print(table)
+
+
+def _split(text: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (text or "").split(",") if part.strip())
 
 
 def stats(db: DbOption = None) -> None:

@@ -147,6 +147,7 @@ class LocalMiniLMEmbedder(_ChromaProtocol, Embeddings):
         model_dir: str | Path | None = None,
         cache_dir: str | Path | None = None,
         optimization: str = "all",
+        max_batch_tokens: int = 4096,
     ):
         from reviewer.index.onnx_minilm import RunnerOptions
 
@@ -155,7 +156,13 @@ class LocalMiniLMEmbedder(_ChromaProtocol, Embeddings):
         if not 1 <= max_tokens <= 512:
             raise ConfigError(f"max_tokens must be between 1 and 512 (the model's position limit), got {max_tokens}.")
         self._name = LOCAL_MODEL_NAME
-        self.options = RunnerOptions(batch_size=batch_size, max_tokens=max_tokens, threads=threads, optimization=optimization)
+        self.options = RunnerOptions(
+            batch_size=batch_size,
+            max_tokens=max_tokens,
+            threads=threads,
+            optimization=optimization,
+            max_batch_tokens=max_batch_tokens,
+        )
         self.model_dir = Path(model_dir).expanduser() if model_dir else None
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else None
         self._runner: MiniLMRunner | None = None

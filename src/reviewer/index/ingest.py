@@ -18,8 +18,14 @@ from pathlib import Path
 from reviewer.corpus import Paper, Skip, assign_keys, load
 from reviewer.corpus.model import normalize_arxiv_id, normalize_doi
 from reviewer.index.store import ChromaStore, StoredRecord
+from reviewer.retrieval.fusion import split_sentences
 
 ProgressFn = Callable[[int, int], None]
+
+
+def paper_sentences(paper: Paper) -> list[str]:
+    """The sentences of title + abstract that get their own vectors (for long-query scoring)."""
+    return split_sentences(f"{paper.title.strip()} {paper.abstract.strip()}".strip())
 
 
 @dataclass
@@ -145,7 +151,7 @@ def store_papers(
     wrote = bool(to_embed or metadata_only)
     if wrote:
         store.new_revision()
-    store.upsert(metadata_only, None)
+    store.upsert(metadata_only, None, [stored[p.key].n_sentences for p in metadata_only])
     # Similar lengths side by side: each batch pads to its own longest text only.
     to_embed.sort(key=lambda p: len(p.embedding_text()))
     total = len(to_embed)
@@ -153,8 +159,13 @@ def store_papers(
         progress(0, total)
     for start in range(0, total, batch_size):
         batch = to_embed[start : start + batch_size]
-        vectors = embed([p.embedding_text() for p in batch])
-        store.upsert(batch, vectors)
+        sentences = [paper_sentences(p) for p in batch]
+        counts = [len(s) for s in sentences]
+        vectors = embed([p.embedding_text() for p in batch] + [s for group in sentences for s in group])
+        previous = [stored[p.key].n_sentences if p.key in stored else 0 for p in batch]
+        # Sentences first: a paper that is stored always has its sentence vectors (crash safety).
+        store.upsert_sentences(batch, counts, vectors[len(batch):], previous)
+        store.upsert(batch, vectors[: len(batch)], counts)
         report.embedded += len(batch)
         if progress:
             progress(report.embedded, total)

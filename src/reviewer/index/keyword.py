@@ -98,6 +98,11 @@ class KeywordIndex:
     def __len__(self) -> int:
         return len(self.keys)
 
+    def _positions(self) -> dict[str, int]:
+        if getattr(self, "_position_cache", None) is None:
+            self._position_cache = {key: i for i, key in enumerate(self.keys)}
+        return self._position_cache
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every indexed paper for ``query`` (aligned with ``self.keys``)."""
         if self._bm25 is None:
@@ -108,11 +113,17 @@ class KeywordIndex:
             return np.zeros(len(self.keys), dtype=np.float32)
         return self._bm25.get_scores_from_ids(ids)
 
-    def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        """Top ``k`` (key, BM25 score) with a positive score, best first; ties broken by key."""
+    def search(self, query: str, k: int, allowed: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """Top ``k`` (key, BM25 score) with a positive score, best first; ties broken by key.
+        With ``allowed``, only those keys are ranked."""
         scores = self.scores(query)
         if scores.size == 0 or k <= 0:
             return []
+        if allowed is not None:
+            mask = np.zeros(scores.size, dtype=bool)
+            position = self._positions()
+            mask[[position[key] for key in allowed if key in position]] = True
+            scores = np.where(mask, scores, 0.0)
         k = min(k, scores.size)
         top = np.argpartition(-scores, k - 1)[:k]
         ranked = sorted(top, key=lambda i: (-float(scores[i]), self.keys[i]))

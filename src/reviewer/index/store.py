@@ -27,10 +27,11 @@ _GET_PAGE = 5_000
 
 @dataclass(frozen=True)
 class StoredRecord:
-    """What the ingest pipeline needs to know about a stored paper."""
+    """What the ingest pipeline and search need to know about a stored paper."""
 
     paper: Paper
     content_hash: str
+    n_sentences: int = 0
 
 
 def make_client(settings: Settings):
@@ -70,6 +71,11 @@ class ChromaStore:
         self.embedder_name = embedder_name
         self.dimension = dimension
         self._collection = self._open()
+        # One vector per sentence of every paper (ids "key#i"), for long-query scoring in hybrid search.
+        self._sentences = client.get_or_create_collection(
+            f"{name}-sentences", embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedder": embedder_name, "dimension": dimension},
+        )
 
     # -- collection and its metadata -------------------------------------------------------------
     def _open(self):
@@ -102,12 +108,37 @@ class ChromaStore:
         return revision
 
     # -- writes -----------------------------------------------------------------------------------
-    def upsert(self, papers: Sequence[Paper], vectors: np.ndarray | None) -> None:
+    def upsert_sentences(self, papers: Sequence[Paper], counts: Sequence[int], vectors: np.ndarray,
+                         previous: Sequence[int]) -> None:
+        """Sentence vectors of ``papers`` (``counts[i]`` rows each, in order); ``previous[i]`` is how many the
+        paper had before, so leftover rows of a shortened abstract are removed. Written before the papers
+        themselves, so a stored paper always has its sentences."""
+        ids, owners = [], []
+        stale = []
+        for paper, n, before in zip(papers, counts, previous):
+            ids += [f"{paper.key}#{i}" for i in range(n)]
+            owners += [{"key": paper.key}] * n
+            stale += [f"{paper.key}#{i}" for i in range(n, before)]
+        if stale:
+            self._sentences.delete(ids=stale)
+        if ids:
+            self._sentences.upsert(ids=ids, embeddings=vectors, metadatas=owners)
+
+    def sentence_vectors(self, papers: dict[str, int]) -> tuple[np.ndarray, list[str]]:
+        """Sentence vectors of the given papers ({key: sentence count}) and the key each row belongs to."""
+        ids = [f"{key}#{i}" for key, n in papers.items() for i in range(n)]
+        if not ids:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
+        page = self._sentences.get(ids=ids, include=["embeddings"])
+        owners = [i.rsplit("#", 1)[0] for i in page["ids"]]
+        return np.asarray(page["embeddings"], dtype=np.float32), owners
+
+    def upsert(self, papers: Sequence[Paper], vectors: np.ndarray | None, n_sentences: Sequence[int]) -> None:
         """Write papers; ``vectors`` None means only their metadata changed (keep the stored vectors)."""
         if not papers:
             return
         ids = [p.key for p in papers]
-        metadatas = [_metadata(p) for p in papers]
+        metadatas = [_metadata(p, n) for p, n in zip(papers, n_sentences)]
         documents = [p.embedding_text() for p in papers]
         if vectors is None:
             self._collection.update(ids=ids, metadatas=metadatas)  # same text: the stored document stands
@@ -125,8 +156,21 @@ class ChromaStore:
         for offset in range(0, total, _GET_PAGE):
             page = self._collection.get(include=["metadatas"], limit=_GET_PAGE, offset=offset)
             for key, meta in zip(page["ids"], page["metadatas"]):
-                out[key] = StoredRecord(_paper(key, meta), str(meta.get("content_hash", "")))
+                out[key] = StoredRecord(_paper(key, meta), str(meta.get("content_hash", "")),
+                                        int(meta.get("n_sentences", 0)))
         return out
+
+    def vectors_and_counts(self, keys: Sequence[str]) -> tuple[np.ndarray, dict[str, int]]:
+        """Paper vectors (in ``keys`` order) and sentence counts, in one read."""
+        page = self._collection.get(ids=list(keys), include=["embeddings", "metadatas"])
+        rows = {key: i for i, key in enumerate(page["ids"])}
+        counts = {key: int(meta.get("n_sentences", 0)) for key, meta in zip(page["ids"], page["metadatas"])}
+        embeddings = np.asarray(page["embeddings"], dtype=np.float32)
+        return embeddings[[rows[k] for k in keys]], counts
+
+    def sentence_counts(self, keys: Sequence[str]) -> dict[str, int]:
+        page = self._collection.get(ids=list(keys), include=["metadatas"])
+        return {key: int(meta.get("n_sentences", 0)) for key, meta in zip(page["ids"], page["metadatas"])}
 
     def get(self, keys: Iterable[str]) -> dict[str, Paper]:
         keys = list(keys)
@@ -140,27 +184,27 @@ class ChromaStore:
         by_key = dict(zip(page["ids"], page["embeddings"]))
         return np.asarray([by_key[k] for k in keys], dtype=np.float32)
 
-    def query(self, vector: np.ndarray, k: int, where: dict | None = None) -> list[tuple[str, float]]:
-        """Nearest papers to ``vector`` as (key, cosine similarity), best first."""
-        n = self.count()
-        if n == 0 or k <= 0:
+    def query(self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """Nearest papers to ``vector`` as (key, cosine similarity), best first; only among ``ids`` if given."""
+        if k <= 0 or (ids is not None and not ids):
             return []
         result = self._collection.query(
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=min(k, n),
-            where=where,
+            n_results=k if ids is None else min(k, len(ids)),
+            ids=list(ids) if ids is not None else None,
             include=["distances"],
         )
         return [(key, 1.0 - float(d)) for key, d in zip(result["ids"][0], result["distances"][0])]
 
 
-def _metadata(paper: Paper) -> dict:
+def _metadata(paper: Paper, n_sentences: int) -> dict:
     record = paper.model_dump(exclude={"key"}, exclude_none=True)
     meta: dict = {
         "paper": json.dumps(record, ensure_ascii=False, sort_keys=True),
         "content_hash": paper.content_hash,
         "title": paper.title,
         "norm_title": paper.norm_title,
+        "n_sentences": n_sentences,
         "sources": "\n".join(sorted({p.rsplit(":", 1)[0] for p in paper.provenance})),
     }
     if paper.year is not None:

@@ -40,6 +40,7 @@ class Library:
         self._keyword: KeywordIndex | None = None
         self._llm = None
         self._records = None
+        self._vectors = None
 
     @classmethod
     def open(cls, db: str | Path | None = None, settings: Settings | None = None, *,
@@ -75,8 +76,9 @@ class Library:
             max_title_chars=self.settings.ingest.max_title_chars,
             progress=progress,
         )
-        self._keyword = None
+        self._keyword = self._vectors = None
         self.keyword_index(rebuild=wrote)
+        self.vector_mirror(rebuild=wrote)
         return report
 
     # -- reading -------------------------------------------------------------------------------------
@@ -110,6 +112,20 @@ class Library:
             index.save(self.settings.db)
         self._keyword = index
         return index
+
+    def vector_mirror(self, rebuild: bool = False):
+        """The local copy of every paper's and sentence's vector, rebuilt when out of date."""
+        from reviewer.index.vectors import VectorMirror
+
+        revision = self.store.revision
+        if not rebuild and self._vectors is not None and self._vectors.revision == revision:
+            return self._vectors
+        mirror = None if rebuild else VectorMirror.load(self.settings.db)
+        if mirror is None or mirror.revision != revision or len(mirror) != len(self):
+            mirror = VectorMirror.build(self.store, revision)
+            mirror.save(self.settings.db)
+        self._vectors = mirror
+        return mirror
 
     def records(self) -> dict:
         """Every stored record by key, cached until the collection changes."""
@@ -161,7 +177,7 @@ class Library:
         if not keys:
             return {}
         query = self.embedder.embed_array([text])[0]
-        vectors = self.store.vectors(list(keys))
+        vectors = self.vector_mirror().paper_vectors(list(keys))
         return {key: float(score) for key, score in zip(keys, vectors @ query)}
 
     def stats(self) -> dict:

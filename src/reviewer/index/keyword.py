@@ -2,22 +2,21 @@
 
 It is rebuilt from the stored papers whenever the collection's revision differs from the one it was
 built from, so it is always in sync with Chroma, even after a crash between the two writes.
-Layout: ``<db>/keyword.json`` points at the current ``<db>/keyword-<revision>/`` directory; a new
-directory is written completely before the pointer is replaced (atomic rename), then old ones are removed.
+Saved as a derived index (see :mod:`reviewer.index.derived`).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-POINTER = "keyword.json"
+from reviewer.index.derived import current_dir, save_dir
+
+NAME = "keyword"
 STOPWORDS = "en"
 
 
@@ -56,43 +55,28 @@ class KeywordIndex:
 
     # -- persistence --------------------------------------------------------------------------------
     def save(self, db: Path) -> None:
-        db.mkdir(parents=True, exist_ok=True)
-        target = db / f"keyword-{self.revision}"
-        tmp = db / f".keyword-{self.revision}.tmp{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir()
-        if self._bm25 is not None:
-            self._bm25.save(str(tmp), show_progress=False)
-        (tmp / "keys.json").write_text(json.dumps(self.keys), encoding="utf-8")
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
-        pointer_tmp = db / f".{POINTER}.tmp{os.getpid()}"
-        pointer_tmp.write_text(json.dumps({"revision": self.revision, "dir": target.name}), encoding="utf-8")
-        os.replace(pointer_tmp, db / POINTER)
-        for old in db.glob("keyword-*"):
-            if old.name != target.name:
-                shutil.rmtree(old, ignore_errors=True)
+        def write(folder: Path) -> None:
+            if self._bm25 is not None:
+                self._bm25.save(str(folder), show_progress=False)
+            (folder / "keys.json").write_text(json.dumps(self.keys), encoding="utf-8")
 
-    @staticmethod
-    def saved_revision(db: Path) -> str | None:
-        try:
-            return json.loads((db / POINTER).read_text(encoding="utf-8"))["revision"]
-        except (OSError, ValueError, KeyError):
-            return None
+        save_dir(db, NAME, self.revision, write)
 
     @classmethod
     def load(cls, db: Path) -> "KeywordIndex | None":
         """The saved index, or None when there is none or it cannot be read (the caller rebuilds it)."""
         import bm25s
 
+        found = current_dir(db, NAME)
+        if found is None:
+            return None
+        folder, revision = found
         try:
-            pointer = json.loads((db / POINTER).read_text(encoding="utf-8"))
-            folder = db / pointer["dir"]
             keys = json.loads((folder / "keys.json").read_text(encoding="utf-8"))
             bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0) if keys else None
         except (OSError, ValueError, KeyError):
             return None
-        return cls(keys, bm25, pointer["revision"])
+        return cls(keys, bm25, revision)
 
     # -- search -------------------------------------------------------------------------------------
     def __len__(self) -> int:

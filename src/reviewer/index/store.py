@@ -71,6 +71,7 @@ class ChromaStore:
         self.embedder_name = embedder_name
         self.dimension = dimension
         self._collection = self._open()
+        self._max_batch = max(1, int(client.get_max_batch_size()))
         # One vector per sentence of every paper (ids "key#i"), for long-query scoring in hybrid search.
         self._sentences = client.get_or_create_collection(
             f"{name}-sentences", embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
@@ -121,8 +122,9 @@ class ChromaStore:
             stale += [f"{paper.key}#{i}" for i in range(n, before)]
         if stale:
             self._sentences.delete(ids=stale)
-        if ids:
-            self._sentences.upsert(ids=ids, embeddings=vectors, metadatas=owners)
+        for start in range(0, len(ids), self._max_batch):
+            end = start + self._max_batch
+            self._sentences.upsert(ids=ids[start:end], embeddings=vectors[start:end], metadatas=owners[start:end])
 
     def sentence_vectors(self, papers: dict[str, int]) -> tuple[np.ndarray, list[str]]:
         """Sentence vectors of the given papers ({key: sentence count}) and the key each row belongs to."""
@@ -140,10 +142,13 @@ class ChromaStore:
         ids = [p.key for p in papers]
         metadatas = [_metadata(p, n) for p, n in zip(papers, n_sentences)]
         documents = [p.embedding_text() for p in papers]
-        if vectors is None:
-            self._collection.update(ids=ids, metadatas=metadatas)  # same text: the stored document stands
-        else:
-            self._collection.upsert(ids=ids, embeddings=vectors, metadatas=metadatas, documents=documents)
+        for start in range(0, len(ids), self._max_batch):
+            part = slice(start, start + self._max_batch)
+            if vectors is None:  # same text: the stored document and vector stand
+                self._collection.update(ids=ids[part], metadatas=metadatas[part])
+            else:
+                self._collection.upsert(ids=ids[part], embeddings=vectors[part], metadatas=metadatas[part],
+                                        documents=documents[part])
 
     # -- reads ------------------------------------------------------------------------------------
     def count(self) -> int:
@@ -160,17 +165,27 @@ class ChromaStore:
                                         int(meta.get("n_sentences", 0)))
         return out
 
-    def vectors_and_counts(self, keys: Sequence[str]) -> tuple[np.ndarray, dict[str, int]]:
-        """Paper vectors (in ``keys`` order) and sentence counts, in one read."""
-        page = self._collection.get(ids=list(keys), include=["embeddings", "metadatas"])
-        rows = {key: i for i, key in enumerate(page["ids"])}
-        counts = {key: int(meta.get("n_sentences", 0)) for key, meta in zip(page["ids"], page["metadatas"])}
-        embeddings = np.asarray(page["embeddings"], dtype=np.float32)
-        return embeddings[[rows[k] for k in keys]], counts
-
     def sentence_counts(self, keys: Sequence[str]) -> dict[str, int]:
         page = self._collection.get(ids=list(keys), include=["metadatas"])
         return {key: int(meta.get("n_sentences", 0)) for key, meta in zip(page["ids"], page["metadatas"])}
+
+    def all_vectors(self) -> tuple[list[str], np.ndarray]:
+        """Every paper's key and vector (paged)."""
+        keys, vectors = [], []
+        for offset in range(0, self.count(), _GET_PAGE):
+            page = self._collection.get(include=["embeddings"], limit=_GET_PAGE, offset=offset)
+            keys += page["ids"]
+            vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
+        return keys, (np.concatenate(vectors) if vectors else np.zeros((0, self.dimension), np.float32))
+
+    def all_sentence_vectors(self) -> tuple[list[tuple[str, int]], np.ndarray]:
+        """Every sentence vector with its (paper key, sentence number)."""
+        owners, vectors = [], []
+        for offset in range(0, self._sentences.count(), _GET_PAGE):
+            page = self._sentences.get(include=["embeddings"], limit=_GET_PAGE, offset=offset)
+            owners += [(key, int(n)) for key, n in (i.rsplit("#", 1) for i in page["ids"])]
+            vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
+        return owners, (np.concatenate(vectors) if vectors else np.zeros((0, self.dimension), np.float32))
 
     def get(self, keys: Iterable[str]) -> dict[str, Paper]:
         keys = list(keys)

@@ -100,7 +100,7 @@ def search(library, query: str, *, k: int = 10, mode: Mode = "hybrid", use_mmr: 
         if query_vec is None:
             query_vec = library.embedder.embed_array([query])[0]
         pool = ranked[: max(k * 3, k)]
-        vectors = library.store.vectors([r.key for r in pool])
+        vectors = library.vector_mirror().paper_vectors([r.key for r in pool])
         chosen = mmr(query_vec, vectors, [r.key for r in pool], k, lambda_=settings.mmr_lambda)
         by_key = {r.key: r for r in pool}
         return [by_key[key] for key in chosen]
@@ -116,10 +116,10 @@ def _dense(library, query: str, query_vec: np.ndarray, depth: int, allowed, bm25
         return []
     windows = query_windows(query)
     window_vecs = query_vec[None, :] if windows == [query] else library.embedder.embed_array(windows)
-    doc_vecs, counts = store.vectors_and_counts(candidates)
-    unit_vecs, owners = store.sentence_vectors(counts)
-    index = {key: i for i, key in enumerate(candidates)}
-    coverage = coverage_scores(unit_vecs @ window_vecs.T, [index[o] for o in owners], len(candidates),
+    mirror = library.vector_mirror()
+    doc_vecs = mirror.paper_vectors(candidates)
+    unit_vecs, owners = mirror.sentence_vectors(candidates)
+    coverage = coverage_scores(unit_vecs @ window_vecs.T, owners, len(candidates),
                                empty=0.0) if owners else np.zeros(len(candidates))
     scores = doc_vecs @ query_vec + coverage
     order = np.argsort(-scores, kind="stable")[:depth]

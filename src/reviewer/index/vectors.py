@@ -1,0 +1,80 @@
+"""A local, memory-mapped copy of the collection's vectors (papers and their sentences).
+
+Hybrid search reads the vectors of a few hundred candidates and their sentences per query; reading them
+from Chroma costs tens of milliseconds, from this mirror well under one. It is a derived index (see
+:mod:`reviewer.index.derived`): rebuilt from Chroma whenever the collection's revision moves, so it can
+never disagree with it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from reviewer.index.derived import current_dir, save_dir
+
+NAME = "vectors"
+
+
+class VectorMirror:
+    def __init__(self, keys: list[str], papers: np.ndarray, sentences: np.ndarray, offsets: np.ndarray,
+                 revision: str):
+        self.keys = keys
+        self.revision = revision
+        self._row = {key: i for i, key in enumerate(keys)}
+        self._papers = papers
+        self._sentences = sentences
+        self._offsets = offsets  # sentences of paper i: rows offsets[i] .. offsets[i+1]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def build(cls, store, revision: str) -> "VectorMirror":
+        keys, papers = store.all_vectors()
+        owners, sentence_vectors = store.all_sentence_vectors()
+        row = {key: i for i, key in enumerate(keys)}
+        order = sorted(range(len(owners)), key=lambda j: (row.get(owners[j][0], -1), owners[j][1]))
+        order = [j for j in order if owners[j][0] in row]
+        counts = np.zeros(len(keys) + 1, dtype=np.int64)
+        for j in order:
+            counts[row[owners[j][0]] + 1] += 1
+        sentences = sentence_vectors[order] if order else np.zeros((0, papers.shape[1] if papers.size else 0), np.float32)
+        return cls(keys, papers, sentences.astype(np.float32), np.cumsum(counts), revision)
+
+    def save(self, db: Path) -> None:
+        def write(folder: Path) -> None:
+            (folder / "keys.json").write_text(json.dumps(self.keys), encoding="utf-8")
+            np.save(folder / "papers.npy", self._papers)
+            np.save(folder / "sentences.npy", self._sentences)
+            np.save(folder / "offsets.npy", self._offsets)
+
+        save_dir(db, NAME, self.revision, write)
+
+    @classmethod
+    def load(cls, db: Path) -> "VectorMirror | None":
+        found = current_dir(db, NAME)
+        if found is None:
+            return None
+        folder, revision = found
+        try:
+            keys = json.loads((folder / "keys.json").read_text(encoding="utf-8"))
+            return cls(keys, np.load(folder / "papers.npy", mmap_mode="r"),
+                       np.load(folder / "sentences.npy", mmap_mode="r"), np.load(folder / "offsets.npy"), revision)
+        except (OSError, ValueError):
+            return None
+
+    def paper_vectors(self, keys: Sequence[str]) -> np.ndarray:
+        return np.asarray(self._papers[[self._row[k] for k in keys]], dtype=np.float32)
+
+    def sentence_vectors(self, keys: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+        """Sentence vectors of ``keys`` and, for each row, the index in ``keys`` of the paper it belongs to."""
+        spans = [(self._offsets[self._row[k]], self._offsets[self._row[k] + 1]) for k in keys]
+        owners = [i for i, (start, end) in enumerate(spans) for _ in range(end - start)]
+        if not owners:
+            return np.zeros((0, self._papers.shape[1]), dtype=np.float32), []
+        rows = np.concatenate([np.arange(start, end) for start, end in spans])
+        return np.asarray(self._sentences[rows], dtype=np.float32), owners

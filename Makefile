@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORPUS ?= ../shared/seeds
 QUERY  ?= in-context learning in large language models
+QUESTION ?= How do transformers learn in context, and what role does pretraining data play?
 
 .PHONY: demo test install bench clean
 
@@ -22,6 +23,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/reviewer ingest $(CORPUS)
 	$(BIN)/reviewer search "$(QUERY)" -k 8
+	$(BIN)/reviewer ask "$(QUESTION)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -29,6 +31,15 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/query_latency.py
 
 clean:
 	rm -rf $(VENV) .reviewer out
+
+# Re-record the LLM cassettes (cassettes/recorded/) against the configured endpoint, then replay them all:
+#   REVIEWER_LLM_BASE_URL=http://127.0.0.1:8080/v1 REVIEWER_LLM_MODEL=smollm2 make record   (a local server)
+#   OPENAI_API_KEY=sk-... REVIEWER_LLM_MODEL=gpt-4o-mini make record                        (OpenAI)
+# The hand-written fault cassettes (cassettes/faults/) are never re-recorded. See scripts/record.py.
+.PHONY: record
+record: $(STAMP)
+	$(BIN)/python scripts/record.py

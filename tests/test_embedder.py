@@ -94,9 +94,22 @@ def test_length_batching_keeps_results_and_order(embedder):
     batched = embedder.embed_array(MIXED)  # batch_size=4: sorted by length, padded per batch
     one_by_one = np.stack([embedder.embed_array([t])[0] for t in MIXED])
     assert np.abs(batched - one_by_one).max() < TOL
-    for batch_size in (1, 3, 64):
-        other = LocalMiniLMEmbedder(batch_size=batch_size).embed_array(MIXED)
+    for batch_size, max_batch_tokens in ((1, 4096), (3, 4096), (64, 4096), (64, 300)):
+        other = LocalMiniLMEmbedder(batch_size=batch_size, max_batch_tokens=max_batch_tokens).embed_array(MIXED)
         assert np.abs(other - one_by_one).max() < TOL
+
+
+def test_batches_respect_both_limits():
+    lengths = [300, 5, 256, 17, 17, 130, 2, 256, 64, 9]
+    for batch_size, max_batch_tokens in ((4, 4096), (32, 512), (3, 10**9), (32, 100)):
+        batches = onnx_minilm.length_batches(lengths, batch_size, max_batch_tokens)
+        assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+        widths = [lengths[i] for b in batches for i in b]
+        assert widths == sorted(widths)  # grouped by length
+        for b in batches:
+            assert len(b) <= batch_size
+            assert len(b) == 1 or len(b) * max(lengths[i] for i in b) <= max_batch_tokens
+    assert onnx_minilm.length_batches([], 32, 4096) == []
 
 
 def test_unit_norm_dimension_dtype(embedder):
@@ -179,6 +192,15 @@ def test_concurrent_builds_leave_one_complete_file(tmp_path):
     import onnx
 
     onnx.checker.check_model(str(results[0]))
+
+
+def test_damaged_cache_file_is_rebuilt(tmp_path):
+    weights = onnx_minilm.bundled_weights_dir()
+    path = onnx_minilm.cached_onnx_path(weights, tmp_path)
+    path.write_bytes(path.read_bytes()[:1000])
+    runner = onnx_minilm.MiniLMRunner(weights, onnx_minilm.RunnerOptions(), tmp_path)
+    want = np.array(REFERENCE["vectors"][1], dtype=np.float32)
+    assert np.abs(runner.embed([REFERENCE["texts"][1]])[0] - want).max() < TOL
 
 
 def test_missing_weights_file_is_a_config_error(tmp_path):

@@ -78,7 +78,7 @@ class LLMSettings(BaseSettings):
     max_tokens: int = Field(1024, ge=16, description="Most tokens the model may write per reply.")
     timeout: float = Field(60.0, gt=0, description="Seconds to wait for one reply.")
     max_retries: int = Field(3, ge=0, le=10, description="Retries on 429/5xx/timeouts, with exponential backoff and jitter.")
-    evidence_tokens: int = Field(3000, ge=200, description="Token budget for the evidence packed into a prompt.")
+    evidence_tokens: int = Field(3000, ge=50, description="Token budget for the evidence packed into a prompt.")
     prices: dict[str, tuple[float, float]] = Field(
         default_factory=lambda: dict(DEFAULT_PRICES),
         description="USD per million (input, output) tokens, by model name.",

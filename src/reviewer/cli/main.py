@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from reviewer.cli import corpus_cmds
+from reviewer.cli import ask_cmds, corpus_cmds, eval_cmds
 
 app = typer.Typer(
     name="reviewer",
@@ -18,6 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 corpus_cmds.register(app)
+app.command()(ask_cmds.ask)
+app.add_typer(eval_cmds.app, name="eval")
 
 
 def run() -> None:

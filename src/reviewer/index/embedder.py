@@ -147,7 +147,7 @@ class LocalMiniLMEmbedder(_ChromaProtocol, Embeddings):
         model_dir: str | Path | None = None,
         cache_dir: str | Path | None = None,
         optimization: str = "all",
-        max_batch_tokens: int = 4096,
+        max_batch_tokens: int = 2048,
     ):
         from reviewer.index.onnx_minilm import RunnerOptions
 
@@ -155,6 +155,8 @@ class LocalMiniLMEmbedder(_ChromaProtocol, Embeddings):
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}.")
         if not 1 <= max_tokens <= 512:
             raise ConfigError(f"max_tokens must be between 1 and 512 (the model's position limit), got {max_tokens}.")
+        if optimization not in ("disable", "basic", "extended", "all"):
+            raise ConfigError(f"optimization must be disable, basic, extended or all, got {optimization!r}.")
         self._name = LOCAL_MODEL_NAME
         self.options = RunnerOptions(
             batch_size=batch_size,

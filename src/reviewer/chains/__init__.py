@@ -1,0 +1,1 @@
+"""Chains: small pipelines of named steps over the library (ask, compare, review)."""

@@ -1,0 +1,79 @@
+"""Citation keys in generated text: parse, validate against the evidence, flag uncited claims, export.
+
+A citation is one or more keys in square brackets: ``[key]``, ``[key1; key2]`` or ``[key1, key2]``.
+Keys are BibTeX-safe (``[a-z0-9]``, plus ``_:-.`` from users' own .bib files).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_KEY = r"[A-Za-z0-9][A-Za-z0-9_:.\-]*"
+# Not a Markdown link's text: "[see here](https://...)".
+CITATION = re.compile(rf"\[\s*(@?{_KEY}(?:\s*[;,]\s*@?{_KEY})*)\s*\](?!\()")
+_MIN_CLAIM_WORDS = 6
+
+
+def cited_keys(text: str) -> list[str]:
+    """Every key cited in ``text``, in order of first appearance."""
+    keys: list[str] = []
+    for match in CITATION.finditer(text):
+        for key in re.split(r"\s*[;,]\s*", match.group(1)):
+            key = key.lstrip("@")
+            if key not in keys:
+                keys.append(key)
+    return keys
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences (and bullet items) of a reply; a citation after the full stop stays with its sentence."""
+    out: list[str] = []
+    for block in re.split(r"\n+", text):
+        block = block.strip()
+        if not block:
+            continue
+        pos = 0
+        for match in re.finditer(r"[.!?](?:\s*\[[^\]]*\])*(?=\s+[A-Z0-9\"'(]|\s*$)", block):
+            out.append(block[pos:match.end()].strip())
+            pos = match.end()
+        if block[pos:].strip():
+            out.append(block[pos:].strip())
+    return [s for s in out if s]
+
+
+@dataclass
+class CheckedText:
+    """A reply after validation: unknown keys removed, uncited claims listed."""
+
+    text: str
+    keys: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    uncited: list[str] = field(default_factory=list)
+
+
+def validate(text: str, allowed: list[str] | set[str]) -> CheckedText:
+    """Remove citations of keys not in ``allowed`` (the evidence the model was shown) and flag claims
+    (sentences of some length) that are left without any citation."""
+    allowed = set(allowed)
+    removed: list[str] = []
+
+    def keep_known(match: re.Match) -> str:
+        keys = [k.lstrip("@") for k in re.split(r"\s*[;,]\s*", match.group(1))]
+        known = [k for k in keys if k in allowed]
+        removed.extend(k for k in keys if k not in allowed and k not in removed)
+        return f"[{'; '.join(known)}]" if known else ""
+
+    cleaned = CITATION.sub(keep_known, text)
+    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)
+    cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
+    uncited = [s for s in split_sentences(cleaned) if is_claim(s) and not CITATION.search(s)]
+    return CheckedText(cleaned, cited_keys(cleaned), removed, uncited)
+
+
+def is_claim(sentence: str) -> bool:
+    """A sentence that asserts something (not a heading, a question or a short connective)."""
+    plain = sentence.strip().lstrip("-*• ").strip()
+    if plain.endswith("?") or plain.endswith(":") or plain.startswith("#"):
+        return False
+    return len(plain.split()) >= _MIN_CLAIM_WORDS

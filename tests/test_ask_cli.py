@@ -1,0 +1,143 @@
+"""`reviewer ask` end to end: the real CLI, settings from the environment, the real ChatOpenAI replaying the
+recorded cassettes (cassettes/recorded/, the same requests as tests/test_cassettes_recorded.py makes)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
+from llm_fixtures import (ASK_EVIDENCE, ASK_LLM_ENV, ASK_QUESTION, CASSETTES, FAKE_KEY, ask_db,  # noqa: F401
+                          clean_env, endpoint_env, recorded_interactions, recorded_reply, vcr_options)
+from reviewer.cli.main import app
+from reviewer.extractive import NO_LLM_NOTE
+
+pytestmark = pytest.mark.block_network
+
+
+@pytest.fixture(scope="module")
+def vcr_config():
+    return {**vcr_options(), "record_mode": "none"}  # replay only, whatever --record-mode says
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir():
+    return str(CASSETTES)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def cli(ask_db, monkeypatch, tmp_path):
+    """Run `reviewer ask QUESTION -k 4 --db <the recorded scenario's library>` with REVIEWER_CACHE_DIR in tmp;
+    ``cassette``: take the endpoint from that recorded cassette (None: no endpoint, the extractive engine)."""
+    def _run(*options: str, cassette: str | None = None, env: dict | None = None):
+        clean_env(monkeypatch, tmp_path / "cache")
+        settings = dict(env or {})
+        if cassette:
+            settings.update(ASK_LLM_ENV)
+            settings.update(endpoint_env(CASSETTES / f"{cassette}.yaml", "none"))
+        for name, value in settings.items():
+            monkeypatch.setenv(name, value)
+        return CliRunner().invoke(app, ["ask", ASK_QUESTION, "-k", "4", "--db", str(ask_db), *options])
+
+    return _run
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("recorded/ask")
+def test_ask_json(cli, vcr):
+    result = cli("--json", cassette="recorded/ask")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    reply, usage, _ = recorded_reply(recorded_interactions(CASSETTES / "recorded/ask.yaml")[0])
+    assert data["question"] == ASK_QUESTION and data["engine"] == "llm"
+    assert [e["key"] for e in data["evidence"]] == ASK_EVIDENCE
+    assert flat(data["answer"]) == flat(reply)  # SmolLM2 cites nothing, so nothing was removed
+    assert data["usage"] == {"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"],
+                             "cost_usd": 0.0, "calls": 1, "cached_calls": 0, "estimated": False}
+    assert "the answer cites no paper of the evidence: treat it as unsupported" in data["warnings"]
+    # Tokens and cost at the end, on stderr (stdout stays one JSON document).
+    assert (f"tokens: {usage['prompt_tokens']:,} in / {usage['completion_tokens']:,} out, cost $0.0000 "
+            "(1 model call)") in result.stderr
+    assert vcr.play_count == 1
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("recorded/ask_stream")
+def test_ask_streams_then_prints_the_checked_answer_sources_and_usage(cli, vcr):
+    result = cli(cassette="recorded/ask_stream")
+    assert result.exit_code == 0, result.output
+    reply, _, _ = recorded_reply(recorded_interactions(CASSETTES / "recorded/ask_stream.yaml")[0])
+    streamed, checked = result.stdout.split("checked answer", 1)
+    assert flat(reply) in flat(streamed)
+    assert flat(reply) in flat(checked)
+    assert "warning: the answer cites no paper of the evidence" in flat(result.stderr)
+    assert re.search(r"tokens: ~[\d,]+ in / ~[\d,]+ out, cost ~\$0\.0000 \(1 model call, estimated with tiktoken: "
+                     r"the server reported no usage\)$", flat(result.stderr))
+    assert vcr.play_count == 1
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("recorded/ask")
+def test_a_second_identical_ask_costs_zero_tokens(cli, vcr):
+    first = cli("--json", cassette="recorded/ask")
+    second = cli("--json", cassette="recorded/ask")
+    assert first.exit_code == second.exit_code == 0
+    assert json.loads(second.stdout)["answer"] == json.loads(first.stdout)["answer"]
+    assert json.loads(second.stdout)["usage"] == {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0,
+                                                  "calls": 0, "cached_calls": 1, "estimated": False}
+    assert "tokens: 0 in / 0 out, cost $0.0000 (0 model calls, 1 from cache)" in second.stderr
+    assert vcr.play_count == 1  # the second run sent no request
+
+
+@pytest.mark.vcr(allow_playback_repeats=True)
+@pytest.mark.default_cassette("recorded/ask")
+def test_no_cache_asks_the_model_again(cli, vcr):
+    cli("--json", cassette="recorded/ask")
+    again = cli("--json", "--no-cache", cassette="recorded/ask")
+    assert again.exit_code == 0
+    assert json.loads(again.stdout)["usage"]["calls"] == 1 and "(1 model call)" in again.stderr
+    assert vcr.play_count == 2
+
+
+def test_without_an_endpoint_the_extractive_engine_answers_with_sources(cli):
+    result = cli()
+    assert result.exit_code == 0, result.output
+    out = flat(result.stdout)
+    assert out.startswith(flat(NO_LLM_NOTE))
+    assert "Sources" in out and any(f"{key} " in out for key in ASK_EVIDENCE)
+    assert "tokens:" not in result.stderr  # no model was used
+
+
+def test_without_an_endpoint_json(cli):
+    result = cli("--json")
+    data = json.loads(result.stdout)
+    assert data["engine"] == "extractive" and data["usage"]["calls"] == 0
+    assert data["answer"].startswith(NO_LLM_NOTE) and data["citations"]
+
+
+@pytest.mark.vcr(match_on=["method", "uri"])  # a hand-written cassette: its body is not the real prompt
+@pytest.mark.default_cassette("faults/401")
+def test_a_refused_key_is_a_clear_error_and_exit_1(ask_db, monkeypatch, tmp_path, capsys, vcr):
+    from reviewer.cli.main import run
+
+    clean_env(monkeypatch, tmp_path / "cache")
+    for name, value in {"REVIEWER_LLM_BASE_URL": "http://llm.invalid/v1", "REVIEWER_LLM_MODEL": "test-model",
+                        "REVIEWER_LLM_API_KEY": FAKE_KEY, "REVIEWER_LLM_MAX_RETRIES": "0"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(sys, "argv", ["reviewer", "ask", ASK_QUESTION, "--db", str(ask_db), "--json"])
+    with pytest.raises(SystemExit) as exit_:
+        run()
+    assert exit_.value.code == 1
+    captured = capsys.readouterr()
+    assert flat(captured.err).startswith("error: http://llm.invalid/v1 refused the API key (401 Unauthorized): "
+                                         "check your key")
+    assert FAKE_KEY not in captured.err + captured.out
+    assert vcr.play_count == 1

@@ -1,0 +1,134 @@
+"""The happy path through real HTTP: `Library.ask` with the real ChatOpenAI, replayed from cassettes.
+
+The cassettes in cassettes/recorded/ were recorded by `make record` (scripts/record.py) from a llama.cpp server
+running SmolLM2-135M-Instruct. That model is tiny: it proves the HTTP path (request, streaming, usage, the
+citation validator on a real reply), never answer quality. Every assertion is made against what the cassette
+holds, so re-recording against another endpoint keeps these tests meaningful; RECORDED pins the exact outcome
+of the committed SmolLM2 cassettes on top of that.
+
+Only this module records (`make record` runs it with --record-mode=rewrite); other tests replay its cassettes.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
+from llm_fixtures import (ASK_EVIDENCE, ASK_K, ASK_LLM_ENV, ASK_QUESTION, CASSETTES, ask_db, endpoint_env,  # noqa: F401
+                          open_ask_library, recorded_reply, vcr_options)
+from reviewer import citations
+from reviewer.chains.ask import CANNOT_ANSWER, excerpt
+
+pytestmark = [pytest.mark.vcr, pytest.mark.block_network]
+
+# What the validator made of SmolLM2's real replies (checked only when the cassette is from that model): it
+# never cites, so nothing is removed, every sentence of some length is flagged, and the answer is marked unsupported.
+RECORDED = {
+    "recorded/ask": {"removed": [], "cited": [], "uncited": 2, "finish_reason": "stop"},
+    "recorded/ask_stream": {"removed": [], "cited": [], "uncited": 2, "finish_reason": "stop"},
+}
+
+
+@pytest.fixture(scope="module")
+def vcr_config():
+    return vcr_options()
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir():
+    return str(CASSETTES)
+
+
+@pytest.fixture
+def ask_library(ask_db, minilm, monkeypatch, tmp_path, record_mode, request):
+    cassette = CASSETTES / (request.node.get_closest_marker("default_cassette").args[0] + ".yaml")
+    endpoint = endpoint_env(cassette, record_mode)  # read before the environment is cleaned
+    return open_ask_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {**ASK_LLM_ENV, **endpoint})
+
+
+def _interaction(cassette, index: int) -> dict:
+    """A cassette's interaction as plain strings, from memory (works while recording, too)."""
+    request, response = cassette.requests[index], cassette.responses[index]
+    body = response["body"]["string"]
+    return {"request": {"body": request.body.decode() if isinstance(request.body, bytes) else request.body},
+            "response": {"body": {"string": body.decode() if isinstance(body, bytes) else body}}}
+
+
+def _check_against_recording(answer, recorded: dict, name: str) -> None:
+    """What the chain made of the recorded reply is exactly what the validator makes of it."""
+    reply, _, finish = recorded_reply(recorded)
+    model = json.loads(recorded["request"]["body"])["model"]
+    assert [e.key for e in answer.evidence] == ASK_EVIDENCE
+    expected = citations.validate(reply, ASK_EVIDENCE)
+    warnings = []
+    if finish == "length":
+        warnings.append("the reply was cut at the token limit (160 tokens): raise REVIEWER_LLM_MAX_TOKENS "
+                        "for a complete answer")
+    if answer.text == CANNOT_ANSWER:  # the model abstained (or wrote no prose)
+        assert answer.citations == []
+    else:
+        assert answer.text == expected.text
+        assert [p.key for p in answer.citations] == expected.keys
+        assert set(expected.keys) <= set(ASK_EVIDENCE)
+        if expected.removed:
+            warnings.append("removed citation(s) of keys that were not in the evidence: " + ", ".join(expected.removed))
+        if expected.uncited:
+            warnings.append(f"{len(expected.uncited)} claim(s) without a citation: "
+                            + " | ".join(excerpt(s) for s in expected.uncited))
+        if not expected.keys:
+            warnings.append("the answer cites no paper of the evidence: treat it as unsupported")
+        assert answer.warnings == warnings
+    if model == "smollm2":
+        pinned = RECORDED[name]
+        assert (expected.removed, expected.keys, len(expected.uncited), finish) == (
+            pinned["removed"], pinned["cited"], pinned["uncited"], pinned["finish_reason"])
+        assert answer.text != CANNOT_ANSWER and len(answer.warnings) == 2  # uncited claims; cites no paper
+
+
+@pytest.mark.default_cassette("recorded/ask")
+def test_ask_through_real_http(ask_library, vcr, record_mode):
+    answer = ask_library.ask(ASK_QUESTION, k=ASK_K)
+
+    assert len(vcr.requests) == 1
+    if record_mode == "none":
+        assert vcr.play_count == 1 and vcr.all_played
+    recorded = _interaction(vcr, 0)
+    body = json.loads(recorded["request"]["body"])
+    reply, usage, _ = recorded_reply(recorded)
+    assert body["temperature"] == 0 and not body.get("stream")
+    assert body["messages"][0]["role"] == "system" and ASK_QUESTION in body["messages"][1]["content"]
+    assert answer.engine == "llm"
+    _check_against_recording(answer, recorded, "recorded/ask")
+    # Usage as the server reported it (llama.cpp reports usage when not streaming).
+    if usage:
+        assert (answer.usage.input_tokens, answer.usage.output_tokens) == (usage["prompt_tokens"],
+                                                                           usage["completion_tokens"])
+        assert not answer.usage.estimated
+    assert answer.usage.calls == 1 and answer.usage.cached_calls == 0
+
+
+@pytest.mark.default_cassette("recorded/ask_stream")
+def test_ask_streaming_through_real_http(ask_library, vcr, record_mode):
+    from reviewer.tokens import count_message_tokens, count_tokens
+
+    pieces: list[str] = []
+    answer = ask_library.ask(ASK_QUESTION, k=ASK_K, on_token=pieces.append)
+
+    assert len(vcr.requests) == 1
+    if record_mode == "none":
+        assert vcr.play_count == 1 and vcr.all_played
+    recorded = _interaction(vcr, 0)
+    body = json.loads(recorded["request"]["body"])
+    reply, usage, _ = recorded_reply(recorded)
+    assert body["stream"] is True
+    assert len(pieces) > 3 and "".join(pieces) == reply  # streamed token by token, nothing lost
+    _check_against_recording(answer, recorded, "recorded/ask_stream")
+    if usage is None:  # llama.cpp sends no usage while streaming: estimated with tiktoken, and marked so
+        assert answer.usage.estimated
+        assert answer.usage.input_tokens == count_message_tokens(body["messages"], body["model"])
+        assert answer.usage.output_tokens == count_tokens(reply, body["model"])
+        assert answer.usage.summary().startswith("tokens: ~")
+    else:
+        assert not answer.usage.estimated

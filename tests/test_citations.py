@@ -1,0 +1,62 @@
+"""Citation keys in generated text: parsing, validation against the evidence, uncited claims."""
+
+from __future__ import annotations
+
+import pytest
+
+from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
+from reviewer import citations
+
+pytestmark = pytest.mark.block_network  # no test here may reach the network
+
+EVIDENCE = ["incontext", "generalpurpose", "vaswani2017attention"]
+
+
+def test_cited_keys_in_order_of_first_appearance():
+    text = "A [generalpurpose]. B [incontext; generalpurpose]. C [@vaswani2017attention, incontext]."
+    assert citations.cited_keys(text) == ["generalpurpose", "incontext", "vaswani2017attention"]
+
+
+def test_what_is_not_a_citation():
+    assert citations.cited_keys("See [the docs](https://example.org) and [a b c] and [].") == []
+
+
+def test_unknown_keys_are_removed_and_reported_known_ones_kept():
+    checked = citations.validate("ICL emerges from pretraining data with long-tail tokens [incontext; smith2023]. "
+                                 "Transformers can be meta-trained as learners [jones2024].", EVIDENCE)
+    assert checked.text == ("ICL emerges from pretraining data with long-tail tokens [incontext]. "
+                            "Transformers can be meta-trained as learners.")
+    assert checked.removed == ["smith2023", "jones2024"]
+    assert checked.keys == ["incontext"]
+    assert checked.uncited == ["Transformers can be meta-trained as learners."]
+
+
+def test_numeric_citations_are_invented_keys():
+    checked = citations.validate("Scaling laws predict the loss of large models well [1, 2].", EVIDENCE)
+    assert checked.removed == ["1", "2"] and checked.keys == []
+    assert checked.text == "Scaling laws predict the loss of large models well."
+
+
+def test_claims_without_citation_are_flagged_but_not_questions_headings_or_short_lines():
+    text = ("## Summary\n"
+            "What does the evidence say?\n"
+            "In short:\n"
+            "- Pretraining data with rare tokens supports in-context learning [incontext].\n"
+            "- Meta-learning produces general-purpose in-context learners in transformers.\n"
+            "Overall, yes.")
+    checked = citations.validate(text, EVIDENCE)
+    assert checked.uncited == ["- Meta-learning produces general-purpose in-context learners in transformers."]
+    assert checked.removed == []
+
+
+def test_a_citation_after_the_full_stop_stays_with_its_sentence():
+    assert citations.split_sentences("Attention is all you need. [vaswani2017attention] Next one here.") == [
+        "Attention is all you need. [vaswani2017attention]", "Next one here."]
+    checked = citations.validate("Attention is all you need for translation models. [vaswani2017attention]", EVIDENCE)
+    assert checked.uncited == [] and checked.keys == ["vaswani2017attention"]
+
+
+def test_validation_is_idempotent():
+    once = citations.validate("A long enough claim about learning in context [incontext; nope].", EVIDENCE)
+    twice = citations.validate(once.text, EVIDENCE)
+    assert twice.text == once.text and twice.removed == [] and twice.keys == once.keys

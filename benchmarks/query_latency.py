@@ -52,7 +52,7 @@ def synthetic_library(db: Path, n: int, embedder, vocabulary: list[str], rng: np
                         provenance=[f"synthetic:{start + i}"]) for i, w in enumerate(words)]
         vectors = rng.standard_normal((count * (1 + sentences), dim)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        store.upsert_sentences(papers, [sentences] * count, vectors[count:], [0] * count)
+        store.upsert_sentences(papers, [sentences] * count, vectors[count:])
         store.upsert(papers, vectors[:count], [sentences] * count)
     store.new_revision()
     library.keyword_index(rebuild=True)

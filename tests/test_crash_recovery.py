@@ -59,5 +59,5 @@ def test_ingest_killed_part_way_is_completed_by_the_next_run(tmp_path, open_libr
     assert len(library.keyword_index()) == 48
     counts = library.store.sentence_counts([p.key for p in after])
     assert counts == {p.key: len(paper_sentences(p)) for p in after}
-    vectors, owners = library.store.sentence_vectors(counts)
+    vectors, owners = library.store.sentence_vectors(list(counts))
     assert len(owners) == len(vectors) == sum(counts.values()), "every stored paper has all its sentence vectors"

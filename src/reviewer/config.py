@@ -46,7 +46,7 @@ class IngestSettings(BaseModel):
         description="A title or abstract longer than this is cut to this length and a warning names the record.",
     )
     max_title_chars: int = Field(1_000, ge=20, description="A title longer than this is not a title: the record is skipped.")
-    upsert_batch: int = Field(64, ge=1, description="Papers embedded and written to Chroma per step (a crash loses at most one step).")
+    upsert_batch: int = Field(256, ge=1, description="Papers embedded and written to Chroma per step (a crash loses at most two steps).")
 
 
 class RetrievalSettings(BaseModel):

@@ -47,7 +47,7 @@ def eval_db(dataset_dir: Path) -> Path:
     from platformdirs import user_cache_dir
 
     root = Path(os.environ.get("REVIEWER_CACHE_DIR") or user_cache_dir("reviewer"))
-    return root / "eval" / f"{dataset_dir.name}-{corpus_hash(dataset_dir)}"
+    return root / "eval" / f"{dataset_dir.name}-{corpus_hash(dataset_dir)}-v2"  # v2: sentence-vector layout
 
 
 def open_eval_library(dataset: BeirDataset, db: Path, settings: Settings | None = None, *, embedder=None,

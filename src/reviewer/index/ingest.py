@@ -10,6 +10,7 @@ index is rebuilt on the next run if the crash came before it was saved.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -110,6 +111,12 @@ def plan(papers: Sequence[Paper], stored: dict[str, StoredRecord]) -> tuple[list
     return new, updated, unchanged
 
 
+def _write(store: ChromaStore, batch, counts, vectors) -> None:
+    # Sentences first: a paper that is stored always has its sentence vectors (crash safety).
+    store.upsert_sentences(batch, counts, vectors[len(batch):])
+    store.upsert(batch, vectors[: len(batch)], counts)
+
+
 def ingest(
     paths: Sequence[str | Path],
     store: ChromaStore,
@@ -157,16 +164,24 @@ def store_papers(
     total = len(to_embed)
     if progress:
         progress(0, total)
-    for start in range(0, total, batch_size):
-        batch = to_embed[start : start + batch_size]
-        sentences = [paper_sentences(p) for p in batch]
-        counts = [len(s) for s in sentences]
-        vectors = embed([p.embedding_text() for p in batch] + [s for group in sentences for s in group])
-        previous = [stored[p.key].n_sentences if p.key in stored else 0 for p in batch]
-        # Sentences first: a paper that is stored always has its sentence vectors (crash safety).
-        store.upsert_sentences(batch, counts, vectors[len(batch):], previous)
-        store.upsert(batch, vectors[: len(batch)], counts)
-        report.embedded += len(batch)
-        if progress:
-            progress(report.embedded, total)
+    # Writing batch i to Chroma overlaps embedding batch i+1 (one writer thread keeps the order).
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending = None
+        for start in range(0, total, batch_size):
+            batch = to_embed[start : start + batch_size]
+            sentences = [paper_sentences(p) for p in batch]
+            counts = [len(s) for s in sentences]
+            vectors = embed([p.embedding_text() for p in batch] + [s for group in sentences for s in group])
+            if pending is not None:
+                pending.result()
+                report.embedded += pending.size
+                if progress:
+                    progress(report.embedded, total)
+            pending = writer.submit(_write, store, batch, counts, vectors)
+            pending.size = len(batch)
+        if pending is not None:
+            pending.result()
+            report.embedded += pending.size
+            if progress:
+                progress(report.embedded, total)
     return wrote

@@ -10,6 +10,7 @@ before every write; the keyword index records the revision it was built from, so
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from collections.abc import Iterable, Sequence
@@ -72,7 +73,9 @@ class ChromaStore:
         self.dimension = dimension
         self._collection = self._open()
         self._max_batch = max(1, int(client.get_max_batch_size()))
-        # One vector per sentence of every paper (ids "key#i"), for long-query scoring in hybrid search.
+        # The vectors of every paper's sentences, for long-query scoring in hybrid search: one row per paper
+        # (id = key, embedding = their normalised mean), the vectors themselves packed in its metadata, so
+        # the vector index holds one entry per paper rather than one per sentence.
         self._sentences = client.get_or_create_collection(
             f"{name}-sentences", embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
             metadata={"embedder": embedder_name, "dimension": dimension},
@@ -109,31 +112,38 @@ class ChromaStore:
         return revision
 
     # -- writes -----------------------------------------------------------------------------------
-    def upsert_sentences(self, papers: Sequence[Paper], counts: Sequence[int], vectors: np.ndarray,
-                         previous: Sequence[int]) -> None:
-        """Sentence vectors of ``papers`` (``counts[i]`` rows each, in order); ``previous[i]`` is how many the
-        paper had before, so leftover rows of a shortened abstract are removed. Written before the papers
+    def upsert_sentences(self, papers: Sequence[Paper], counts: Sequence[int], vectors: np.ndarray) -> None:
+        """Sentence vectors of ``papers`` (``counts[i]`` rows each, in order). Written before the papers
         themselves, so a stored paper always has its sentences."""
-        ids, owners = [], []
-        stale = []
-        for paper, n, before in zip(papers, counts, previous):
-            ids += [f"{paper.key}#{i}" for i in range(n)]
-            owners += [{"key": paper.key}] * n
-            stale += [f"{paper.key}#{i}" for i in range(n, before)]
-        if stale:
-            self._sentences.delete(ids=stale)
+        ids, means, metadatas, empty = [], [], [], []
+        offset = 0
+        for paper, n in zip(papers, counts):
+            rows = np.asarray(vectors[offset:offset + n], dtype=np.float32)
+            offset += n
+            if n == 0:
+                empty.append(paper.key)
+                continue
+            mean = rows.mean(axis=0)
+            ids.append(paper.key)
+            means.append(mean / (np.linalg.norm(mean) or 1.0))
+            metadatas.append({"n": n, "vectors": base64.b64encode(rows.tobytes()).decode("ascii")})
+        if empty:
+            self._sentences.delete(ids=empty)
         for start in range(0, len(ids), self._max_batch):
-            end = start + self._max_batch
-            self._sentences.upsert(ids=ids[start:end], embeddings=vectors[start:end], metadatas=owners[start:end])
+            part = slice(start, start + self._max_batch)
+            self._sentences.upsert(ids=ids[part], embeddings=np.asarray(means[part]), metadatas=metadatas[part])
 
-    def sentence_vectors(self, papers: dict[str, int]) -> tuple[np.ndarray, list[str]]:
-        """Sentence vectors of the given papers ({key: sentence count}) and the key each row belongs to."""
-        ids = [f"{key}#{i}" for key, n in papers.items() for i in range(n)]
-        if not ids:
-            return np.zeros((0, self.dimension), dtype=np.float32), []
-        page = self._sentences.get(ids=ids, include=["embeddings"])
-        owners = [i.rsplit("#", 1)[0] for i in page["ids"]]
-        return np.asarray(page["embeddings"], dtype=np.float32), owners
+    def _decode(self, meta: dict) -> np.ndarray:
+        rows = np.frombuffer(base64.b64decode(meta["vectors"]), dtype=np.float32)
+        return rows.reshape(int(meta["n"]), self.dimension)
+
+    def sentence_vectors(self, keys: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+        """Sentence vectors of the given papers and the key each row belongs to."""
+        page = self._sentences.get(ids=list(keys), include=["metadatas"])
+        blocks = {key: self._decode(meta) for key, meta in zip(page["ids"], page["metadatas"])}
+        owners = [key for key in keys if key in blocks for _ in range(len(blocks[key]))]
+        rows = [blocks[key] for key in keys if key in blocks]
+        return (np.concatenate(rows) if rows else np.zeros((0, self.dimension), np.float32)), owners
 
     def upsert(self, papers: Sequence[Paper], vectors: np.ndarray | None, n_sentences: Sequence[int]) -> None:
         """Write papers; ``vectors`` None means only their metadata changed (keep the stored vectors)."""
@@ -182,9 +192,11 @@ class ChromaStore:
         """Every sentence vector with its (paper key, sentence number)."""
         owners, vectors = [], []
         for offset in range(0, self._sentences.count(), _GET_PAGE):
-            page = self._sentences.get(include=["embeddings"], limit=_GET_PAGE, offset=offset)
-            owners += [(key, int(n)) for key, n in (i.rsplit("#", 1) for i in page["ids"])]
-            vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
+            page = self._sentences.get(include=["metadatas"], limit=_GET_PAGE, offset=offset)
+            for key, meta in zip(page["ids"], page["metadatas"]):
+                block = self._decode(meta)
+                owners += [(key, i) for i in range(len(block))]
+                vectors.append(block)
         return owners, (np.concatenate(vectors) if vectors else np.zeros((0, self.dimension), np.float32))
 
     def get(self, keys: Iterable[str]) -> dict[str, Paper]:

@@ -45,6 +45,6 @@ def ask(
         for paper in answer.citations:
             out.print(f"  [cyan]{paper.key}[/]  {escape(paper.title)}", highlight=False)
     for warning in answer.warnings:
-        err_console().print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+        err_console().print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if used_model:
         err_console().print(f"[dim]{answer.usage.summary()}[/]", highlight=False)

@@ -56,9 +56,9 @@ def _print_report(report) -> None:
     from rich.table import Table
 
     for skip in report.skipped:
-        err_console().print(f"[yellow]skipped:[/] {_esc(str(skip))}", highlight=False)
+        err_console().print(f"[yellow]skipped:[/] {_esc(str(skip))}", highlight=False, soft_wrap=True)
     for warning in report.warnings:
-        err_console().print(f"[yellow]warning:[/] {_esc(warning)}", highlight=False)
+        err_console().print(f"[yellow]warning:[/] {_esc(warning)}", highlight=False, soft_wrap=True)
     table = Table(title=f"Ingested {len(report.files)} file(s), {report.records} record(s) in {report.seconds:.1f} s")
     table.add_column("outcome")
     table.add_column("papers", justify="right")

@@ -29,9 +29,11 @@ def run() -> None:
     try:
         app(standalone_mode=False)
     except ReviewerError as exc:
+        from rich.markup import escape
+
         from reviewer.cli.output import err_console
 
-        err_console().print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console().print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

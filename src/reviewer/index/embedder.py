@@ -68,8 +68,17 @@ class _ChromaProtocol:
     _name: str = ""
     name = _NameAttribute()
 
-    def embed_array(self, texts: Sequence[str]) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    # Subclasses define embed_array(texts) -> float32 array (n x dimension, unit rows); the rest builds on it.
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_array(texts).tolist()
+
+    def embed_query(self, text: str | None = None, *, input: Sequence[str] | None = None):  # noqa: A002
+        """LangChain: ``embed_query(text) -> list[float]``. Chroma: ``embed_query(input=[...]) -> list[ndarray]``."""
+        if input is not None:
+            return self(input)
+        if not isinstance(text, str):
+            raise TypeError(f"embed_query expects a string, got {type(text).__name__}")
+        return self.embed_array([text])[0].tolist()
 
     # Chroma calls ef(input=[...]) for documents; each embedding must be a 1-D numpy array.
     def __call__(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002 - Chroma's parameter name
@@ -191,17 +200,6 @@ class LocalMiniLMEmbedder(_ChromaProtocol, Embeddings):
             return np.empty((0, LOCAL_DIMENSION), dtype=np.float32)
         return self.runner.embed(texts)
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_array(texts).tolist()
-
-    def embed_query(self, text: str | None = None, *, input: Sequence[str] | None = None):  # noqa: A002
-        """LangChain: ``embed_query(text) -> list[float]``. Chroma: ``embed_query(input=[...]) -> list[ndarray]``."""
-        if input is not None:
-            return self(input)
-        if not isinstance(text, str):
-            raise TypeError(f"embed_query expects a string, got {type(text).__name__}")
-        return self.embed_array([text])[0].tolist()
-
     # Chroma stores this in the collection and calls build_from_config with it when no embedder is passed.
     # Only what changes the vectors goes in: batch size and threads are this machine's business.
     def get_config(self) -> dict[str, Any]:
@@ -285,17 +283,6 @@ class OpenAIEmbedder(_ChromaProtocol, Embeddings):
         if self._dimension is None:
             self._dimension = int(array.shape[1])
         return array
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.embed_array(texts).tolist()
-
-    def embed_query(self, text: str | None = None, *, input: Sequence[str] | None = None):  # noqa: A002
-        """LangChain: ``embed_query(text) -> list[float]``. Chroma: ``embed_query(input=[...]) -> list[ndarray]``."""
-        if input is not None:
-            return self(input)
-        if not isinstance(text, str):
-            raise TypeError(f"embed_query expects a string, got {type(text).__name__}")
-        return self.embed_array([text])[0].tolist()
 
     def get_config(self) -> dict[str, Any]:
         return {"model": self.model}

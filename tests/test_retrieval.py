@@ -129,3 +129,13 @@ def test_eval_cli_writes_json(tmp_path, monkeypatch):
     assert "ndcg@10" in result.output
     data = json.loads(out.read_text())
     assert data["results"][0]["mode"] == "bm25" and data["results"][0]["mrr@10"] == 1.0
+
+
+def test_search_sees_papers_another_process_added(open_library, tmp_path):
+    first = open_library()
+    first.ingest([write_listing(tmp_path / "a.txt", seed_papers(5))])
+    assert len(first.search("language models", k=3)) == 3  # mirror and keyword index built
+    other = open_library()  # stands for another process writing to the same data directory
+    newcomer = seed_papers(8)[7]
+    other.ingest([write_listing(tmp_path / "b.txt", [newcomer])])
+    assert first.search(newcomer.title, k=1, mode="dense")[0].title == newcomer.title

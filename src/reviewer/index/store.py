@@ -99,6 +99,10 @@ class ChromaStore:
             )
         return collection
 
+    def refresh(self) -> None:
+        """Re-read the collection's metadata (another process may have written since it was opened)."""
+        self._collection = self._open()
+
     @property
     def revision(self) -> str:
         return str((self._collection.metadata or {}).get("revision", "empty"))

@@ -67,6 +67,9 @@ class VectorMirror:
         except (OSError, ValueError):
             return None
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._row
+
     def paper_vectors(self, keys: Sequence[str]) -> np.ndarray:
         return np.asarray(self._papers[[self._row[k] for k in keys]], dtype=np.float32)
 

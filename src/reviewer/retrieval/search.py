@@ -117,6 +117,10 @@ def _dense(library, query: str, query_vec: np.ndarray, depth: int, allowed, bm25
     windows = query_windows(query)
     window_vecs = query_vec[None, :] if windows == [query] else library.embedder.embed_array(windows)
     mirror = library.vector_mirror()
+    if any(key not in mirror for key in candidates):  # another process wrote since this library was opened
+        store.refresh()
+        mirror = library.vector_mirror()
+        candidates = [key for key in candidates if key in mirror]
     doc_vecs = mirror.paper_vectors(candidates)
     unit_vecs, owners = mirror.sentence_vectors(candidates)
     coverage = coverage_scores(unit_vecs @ window_vecs.T, owners, len(candidates),

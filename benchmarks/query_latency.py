@@ -53,7 +53,7 @@ def synthetic_library(db: Path, n: int, embedder, vocabulary: list[str], rng: np
         vectors = rng.standard_normal((count * (1 + sentences), dim)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         store.upsert_sentences(papers, [sentences] * count, vectors[count:])
-        store.upsert(papers, vectors[:count], [sentences] * count)
+        store.upsert(papers, vectors[:count])
     store.new_revision()
     library.keyword_index(rebuild=True)
     return library

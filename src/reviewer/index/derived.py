@@ -12,6 +12,9 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 def save_dir(db: Path, name: str, revision: str, write: Callable[[Path], None]) -> Path:
@@ -37,5 +40,19 @@ def current_dir(db: Path, name: str) -> tuple[Path, str] | None:
     try:
         pointer = json.loads((db / f"{name}.json").read_text(encoding="utf-8"))
         return db / pointer["dir"], pointer["revision"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def load_dir(db: Path, name: str, read: Callable[[Path, list[str], str], T]) -> T | None:
+    """``read(folder, keys, revision)`` on the saved index ``name`` (its keys.json already read), or None when
+    there is none or it cannot be read (the caller then rebuilds it)."""
+    found = current_dir(db, name)
+    if found is None:
+        return None
+    folder, revision = found
+    try:
+        keys = json.loads((folder / "keys.json").read_text(encoding="utf-8"))
+        return read(folder, keys, revision)
     except (OSError, ValueError, KeyError):
         return None

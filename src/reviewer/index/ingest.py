@@ -114,7 +114,7 @@ def plan(papers: Sequence[Paper], stored: dict[str, StoredRecord]) -> tuple[list
 def _write(store: ChromaStore, batch, counts, vectors) -> None:
     # Sentences first: a paper that is stored always has its sentence vectors (crash safety).
     store.upsert_sentences(batch, counts, vectors[len(batch):])
-    store.upsert(batch, vectors[: len(batch)], counts)
+    store.upsert(batch, vectors[: len(batch)])
 
 
 def ingest(
@@ -158,7 +158,7 @@ def store_papers(
     wrote = bool(to_embed or metadata_only)
     if wrote:
         store.new_revision()
-    store.upsert(metadata_only, None, [stored[p.key].n_sentences for p in metadata_only])
+    store.upsert(metadata_only, None)
     # Similar lengths side by side: each batch pads to its own longest text only.
     to_embed.sort(key=lambda p: len(p.embedding_text()))
     total = len(to_embed)

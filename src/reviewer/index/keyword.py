@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reviewer.index.derived import current_dir, save_dir
+from reviewer.index.derived import load_dir, save_dir
 
 NAME = "keyword"
 STOPWORDS = "en"
@@ -67,16 +67,11 @@ class KeywordIndex:
         """The saved index, or None when there is none or it cannot be read (the caller rebuilds it)."""
         import bm25s
 
-        found = current_dir(db, NAME)
-        if found is None:
-            return None
-        folder, revision = found
-        try:
-            keys = json.loads((folder / "keys.json").read_text(encoding="utf-8"))
+        def read(folder: Path, keys: list[str], revision: str) -> "KeywordIndex":
             bm25 = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0) if keys else None
-        except (OSError, ValueError, KeyError):
-            return None
-        return cls(keys, bm25, revision)
+            return cls(keys, bm25, revision)
+
+        return load_dir(db, NAME, read)
 
     # -- search -------------------------------------------------------------------------------------
     def __len__(self) -> int:

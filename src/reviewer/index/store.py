@@ -32,7 +32,6 @@ class StoredRecord:
 
     paper: Paper
     content_hash: str
-    n_sentences: int = 0
 
 
 def make_client(settings: Settings):
@@ -149,12 +148,12 @@ class ChromaStore:
         rows = [blocks[key] for key in keys if key in blocks]
         return (np.concatenate(rows) if rows else np.zeros((0, self.dimension), np.float32)), owners
 
-    def upsert(self, papers: Sequence[Paper], vectors: np.ndarray | None, n_sentences: Sequence[int]) -> None:
+    def upsert(self, papers: Sequence[Paper], vectors: np.ndarray | None) -> None:
         """Write papers; ``vectors`` None means only their metadata changed (keep the stored vectors)."""
         if not papers:
             return
         ids = [p.key for p in papers]
-        metadatas = [_metadata(p, n) for p, n in zip(papers, n_sentences)]
+        metadatas = [_metadata(p) for p in papers]
         documents = [p.embedding_text() for p in papers]
         for start in range(0, len(ids), self._max_batch):
             part = slice(start, start + self._max_batch)
@@ -175,13 +174,8 @@ class ChromaStore:
         for offset in range(0, total, _GET_PAGE):
             page = self._collection.get(include=["metadatas"], limit=_GET_PAGE, offset=offset)
             for key, meta in zip(page["ids"], page["metadatas"]):
-                out[key] = StoredRecord(_paper(key, meta), str(meta.get("content_hash", "")),
-                                        int(meta.get("n_sentences", 0)))
+                out[key] = StoredRecord(_paper(key, meta), str(meta.get("content_hash", "")))
         return out
-
-    def sentence_counts(self, keys: Sequence[str]) -> dict[str, int]:
-        page = self._collection.get(ids=list(keys), include=["metadatas"])
-        return {key: int(meta.get("n_sentences", 0)) for key, meta in zip(page["ids"], page["metadatas"])}
 
     def all_vectors(self) -> tuple[list[str], np.ndarray]:
         """Every paper's key and vector (paged)."""
@@ -210,11 +204,6 @@ class ChromaStore:
         page = self._collection.get(ids=keys, include=["metadatas"])
         return {key: _paper(key, meta) for key, meta in zip(page["ids"], page["metadatas"])}
 
-    def vectors(self, keys: Sequence[str]) -> np.ndarray:
-        page = self._collection.get(ids=list(keys), include=["embeddings"])
-        by_key = dict(zip(page["ids"], page["embeddings"]))
-        return np.asarray([by_key[k] for k in keys], dtype=np.float32)
-
     def query(self, vector: np.ndarray, k: int, ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
         """Nearest papers to ``vector`` as (key, cosine similarity), best first; only among ``ids`` if given."""
         if k <= 0 or (ids is not None and not ids):
@@ -228,14 +217,13 @@ class ChromaStore:
         return [(key, 1.0 - float(d)) for key, d in zip(result["ids"][0], result["distances"][0])]
 
 
-def _metadata(paper: Paper, n_sentences: int) -> dict:
+def _metadata(paper: Paper) -> dict:
     record = paper.model_dump(exclude={"key"}, exclude_none=True)
     meta: dict = {
         "paper": json.dumps(record, ensure_ascii=False, sort_keys=True),
         "content_hash": paper.content_hash,
         "title": paper.title,
         "norm_title": paper.norm_title,
-        "n_sentences": n_sentences,
         "sources": "\n".join(sorted({p.rsplit(":", 1)[0] for p in paper.provenance})),
     }
     if paper.year is not None:

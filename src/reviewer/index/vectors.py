@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from reviewer.index.derived import current_dir, save_dir
+from reviewer.index.derived import load_dir, save_dir
 
 NAME = "vectors"
 
@@ -56,16 +56,11 @@ class VectorMirror:
 
     @classmethod
     def load(cls, db: Path) -> "VectorMirror | None":
-        found = current_dir(db, NAME)
-        if found is None:
-            return None
-        folder, revision = found
-        try:
-            keys = json.loads((folder / "keys.json").read_text(encoding="utf-8"))
+        def read(folder: Path, keys: list[str], revision: str) -> "VectorMirror":
             return cls(keys, np.load(folder / "papers.npy", mmap_mode="r"),
                        np.load(folder / "sentences.npy", mmap_mode="r"), np.load(folder / "offsets.npy"), revision)
-        except (OSError, ValueError):
-            return None
+
+        return load_dir(db, NAME, read)
 
     def __contains__(self, key: str) -> bool:
         return key in self._row

@@ -92,7 +92,8 @@ def search(library, query: str, *, k: int = 10, mode: Mode = "hybrid", use_mmr: 
     if mode == "hybrid":
         fused = rrf([[key for key, _ in lists["bm25"]], [key for key, _ in lists["dense"]]], k=settings.rrf_k,
                     depth=depth)
-        ranked = [Ranked(key, score, [n for n in ("bm25", "dense") if key in dict(lists[n])]) for key, score in fused]
+        found = {name: {key for key, _ in lists[name]} for name in ("bm25", "dense")}
+        ranked = [Ranked(key, score, [n for n in ("bm25", "dense") if key in found[n]]) for key, score in fused]
     else:
         ranked = [Ranked(key, score, [mode]) for key, score in lists[mode]]
 

@@ -239,9 +239,29 @@ class RecordingChatModel(BaseChatModel):
         return {"input_tokens": self.usage[0], "output_tokens": self.usage[1],
                 "total_tokens": self.usage[0] + self.usage[1]}
 
-    def _generate(self, messages, stop=None, run_manager=None, **kwargs) -> ChatResult:
-        message = AIMessage(content=self._next(messages), usage_metadata=self._usage(),
-                            response_metadata={"finish_reason": self.finish_reason})
+    def bind_tools(self, tools, *, tool_choice=None, **kwargs):
+        """Structured output (``with_structured_output``) binds the schema as a tool; the next queued reply
+        is then the tool call's JSON arguments (invalid JSON becomes an invalid tool call)."""
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
+        return self.bind(tools=[convert_to_openai_tool(t) for t in tools], tool_choice=tool_choice)
+
+    def _generate(self, messages, stop=None, run_manager=None, tools=None, **kwargs) -> ChatResult:
+        text = self._next(messages)
+        meta = {"usage_metadata": self._usage(), "response_metadata": {"finish_reason": self.finish_reason}}
+        if tools:
+            name = tools[0]["function"]["name"]
+            try:
+                args = json.loads(text)
+            except json.JSONDecodeError as exc:
+                message = AIMessage(content="", invalid_tool_calls=[
+                    {"name": name, "args": text, "id": f"call_{len(self.received)}", "error": str(exc),
+                     "type": "invalid_tool_call"}], **meta)
+            else:
+                message = AIMessage(content="", tool_calls=[
+                    {"name": name, "args": args, "id": f"call_{len(self.received)}", "type": "tool_call"}], **meta)
+        else:
+            message = AIMessage(content=text, **meta)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(self, messages, stop=None, run_manager=None, **kwargs):

@@ -60,3 +60,37 @@ def test_validation_is_idempotent():
     once = citations.validate("A long enough claim about learning in context [incontext; nope].", EVIDENCE)
     twice = citations.validate(once.text, EVIDENCE)
     assert twice.text == once.text and twice.removed == [] and twice.keys == once.keys
+
+
+# ------------------------------------------------------------------------------------------------ export
+def _papers():
+    from reviewer.corpus.model import Paper
+
+    return [
+        Paper(key="smith2024rag", title="RAG & Friends: 50% {Better} Answers", authors=["Jürgen Smith", "Ana Li"],
+              year=2024, arxiv_id="2401.00001", url="https://arxiv.org/abs/2401.00001"),
+        Paper(key="lee:2023_ctx-1", title="Context  Windows", venue="NeurIPS", doi="10.1/abc"),
+    ]
+
+
+def test_bibtex_parses_back_with_the_stored_keys_and_escaped_fields():
+    import bibtexparser
+
+    text = citations.bibtex(_papers())
+    parsed = bibtexparser.parse_string(text)
+    assert parsed.failed_blocks == []
+    assert [e.key for e in parsed.entries] == ["smith2024rag", "lee:2023_ctx-1"]
+    first, second = parsed.entries
+    assert first.entry_type == "misc" and second.entry_type == "article"
+    assert first["title"] == r"{RAG \& Friends: 50\% \{Better\} Answers}"
+    assert first["author"] == r'J\"urgen Smith and Ana Li'
+    assert (first["year"], first["eprint"], first["archiveprefix"]) == ("2024", "2401.00001", "arXiv")
+    assert (second["title"], second["journal"], second["doi"]) == ("{Context Windows}", "NeurIPS", "10.1/abc")
+
+
+def test_pandoc_and_latex_citations():
+    text = "Retrieval helps 50% of cases [smith2024rag; lee:2023_ctx-1]. See [the docs](https://example.org)."
+    assert citations.pandoc(text) == ("Retrieval helps 50% of cases [@smith2024rag; @lee:2023_ctx-1]. "
+                                      "See [the docs](https://example.org).")
+    assert citations.latex("Zürich & co. gain 5% [smith2024rag, @lee:2023_ctx-1].") == (
+        r'Z\"urich \& co. gain 5\% \cite{smith2024rag,lee:2023_ctx-1}.')

@@ -77,3 +77,57 @@ def is_claim(sentence: str) -> bool:
     if plain.endswith("?") or plain.endswith(":") or plain.startswith("#"):
         return False
     return len(plain.split()) >= _MIN_CLAIM_WORDS
+
+
+# ------------------------------------------------------------------------------------------------ export
+def pandoc(text: str) -> str:
+    """``text`` with ``[k1; k2]`` citations in pandoc's form ``[@k1; @k2]`` (Markdown for pandoc/Quarto)."""
+    return CITATION.sub(lambda m: "[" + "; ".join("@" + k for k in _keys_of(m)) + "]", text)
+
+
+def latex(text: str) -> str:
+    """``text`` escaped for LaTeX, with ``[k1; k2]`` citations as ``\\cite{k1,k2}``."""
+    out, pos = [], 0
+    for match in CITATION.finditer(text):
+        out.append(latex_escape(text[pos:match.start()]))
+        out.append("\\cite{" + ",".join(_keys_of(match)) + "}")
+        pos = match.end()
+    out.append(latex_escape(text[pos:]))
+    return "".join(out)
+
+
+def latex_escape(text: str) -> str:
+    """Plain text as LaTeX: special characters (``& % $ # _ { } ~ ^ \\``) and non-ASCII letters escaped."""
+    from pylatexenc.latexencode import unicode_to_latex
+
+    return unicode_to_latex(text, non_ascii_only=False, unknown_char_policy="keep")
+
+
+def bibtex(papers) -> str:
+    """BibTeX entries for ``papers`` (in the given order), keys exactly as stored: ``@article`` when the
+    paper has a venue, ``@misc`` otherwise. Field values are LaTeX-escaped; titles keep their capitals."""
+    import bibtexparser
+    from bibtexparser import model
+
+    library = bibtexparser.Library()
+    for paper in papers:
+        fields = [("title", "{" + latex_escape(" ".join(paper.title.split())) + "}")]
+        if paper.authors:
+            fields.append(("author", " and ".join(latex_escape(a) for a in paper.authors)))
+        if paper.year:
+            fields.append(("year", str(paper.year)))
+        if paper.venue:
+            fields.append(("journal", latex_escape(paper.venue)))
+        if paper.doi:
+            fields.append(("doi", paper.doi))
+        if paper.arxiv_id:
+            fields += [("eprint", paper.arxiv_id), ("archiveprefix", "arXiv")]
+        if paper.url:
+            fields.append(("url", paper.url))
+        entry_type = "article" if paper.venue else "misc"
+        library.add(model.Entry(entry_type, paper.key, [model.Field(k, v) for k, v in fields]))
+    return bibtexparser.write_string(library)
+
+
+def _keys_of(match: re.Match) -> list[str]:
+    return [k.lstrip("@") for k in re.split(r"\s*[;,]\s*", match.group(1))]

@@ -84,6 +84,11 @@ class LLMSettings(BaseSettings):
         description="USD per million (input, output) tokens, by model name.",
     )
     cache: bool = Field(True, description="Reuse identical earlier replies from the on-disk cache (zero tokens).")
+    structured_method: Literal["function_calling", "json_schema", "json_mode"] = Field(
+        "function_calling",
+        description="How tables and outlines are requested: function_calling works with OpenAI, vLLM, Ollama and "
+                    "llama.cpp servers; json_schema needs a server that supports strict response formats.",
+    )
 
     @property
     def configured(self) -> bool:

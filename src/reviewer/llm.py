@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reviewer.config import LLMSettings
 from reviewer.errors import ReviewerError
@@ -76,6 +77,16 @@ class Completion:
     usage: Usage = field(default_factory=Usage)
     cached: bool = False
     finish_reason: str | None = None
+
+
+@dataclass
+class Structured:
+    """A reply parsed into a pydantic ``value``. ``repaired``: the first reply was invalid and the model fixed it."""
+
+    value: Any
+    usage: Usage = field(default_factory=Usage)
+    repaired: bool = False
+    cached: bool = False
 
 
 @dataclass
@@ -221,6 +232,71 @@ class LLM:
             self.cache.put(key, reply.text, {**usage.to_dict(), "finish_reason": reply.finish_reason})
         return Completion(reply.text, usage, finish_reason=reply.finish_reason)
 
+    def structured(self, messages: Sequence, schema: type, *, use_cache: bool = True,
+                   check: Callable[[Any], list[str]] | None = None) -> Structured:
+        """The model's reply to ``messages`` as an instance of the pydantic ``schema`` (LangChain's
+        ``with_structured_output``, method ``settings.structured_method``). Raises LLMError.
+
+        A reply that does not parse, or for which ``check(value)`` lists problems, gets one repair retry: the
+        model is shown its reply and what is wrong with it. A second invalid reply raises LLMError. Valid values
+        are cached like ``complete`` replies (the schema is part of the cache key).
+        """
+        plain = _as_messages(messages)
+        method = self.settings.structured_method
+        payload = {"model": self.model_name, "base_url": self.settings.base_url or "openai",
+                   "temperature": self.settings.temperature, "max_tokens": self.settings.max_tokens,
+                   "messages": plain, "schema": schema.model_json_schema(), "method": method}
+        key = ResponseCache.key(payload)
+        if use_cache and self.cache is not None and (hit := self.cache.get(key)) is not None:
+            try:
+                value = schema.model_validate_json(hit[0])
+            except ValueError:  # the schema changed shape since: ask again
+                value = None
+            if value is not None and not (check and check(value)):
+                usage = Usage(cached_calls=1)
+                self.usage.add(usage)
+                return Structured(value, usage, cached=True)
+
+        runnable = self.chat_model.with_structured_output(schema, method=method, include_raw=True)
+        conversation, total, problems = list(plain), Usage(), []
+        for attempt in range(2):
+            try:
+                result = runnable.invoke(conversation)
+            except Exception as exc:  # openai / httpx errors become one clear message
+                raise explain(exc, self.settings, self.max_retries) from None
+            raw, value = result.get("raw"), result.get("parsed")
+            raw_text = _structured_text(raw)
+            usage = self._usage_of(raw, conversation, raw_text)
+            total.add(usage)
+            self.usage.add(usage)
+            if value is None or result.get("parsing_error") is not None:
+                error = result.get("parsing_error") or next(
+                    (c.get("error") for c in getattr(raw, "invalid_tool_calls", None) or [] if c.get("error")), None)
+                problems = [_short_error(error) if error else "the reply held no value of the requested structure"]
+            else:
+                problems = check(value) if check else []
+            if not problems:
+                if self.cache is not None:
+                    self.cache.put(key, value.model_dump_json(), usage.to_dict())
+                return Structured(value, total, repaired=attempt > 0)
+            conversation = conversation + [
+                {"role": "assistant", "content": raw_text or "(no reply)"},
+                {"role": "user", "content": "That reply is not valid: " + "; ".join(problems)
+                 + f". Reply again with one complete {schema.__name__} that fixes this."},
+            ]
+        raise LLMError(f"the model {self.model_name!r} twice returned a {schema.__name__} that is not valid ("
+                       + "; ".join(problems)[:300] + "): try again, or use a larger model")
+
+    def _usage_of(self, raw, conversation: list[dict], raw_text: str) -> Usage:
+        """The usage a structured call reported, or one estimated with tiktoken when the server reported none."""
+        tokens = _reported_usage(getattr(raw, "usage_metadata", None))
+        estimated = tokens[0] is None or tokens[1] is None
+        if estimated:
+            from reviewer.tokens import count_message_tokens, count_tokens
+
+            tokens = (count_message_tokens(conversation, self.model_name), count_tokens(raw_text, self.model_name))
+        return Usage(tokens[0], tokens[1], price(self.settings, self.model_name, *tokens), 1, estimated=estimated)
+
     def _call(self, messages: Sequence, on_token) -> _Reply:
         if on_token is None:
             try:
@@ -259,6 +335,26 @@ class LLM:
                            f"ended without a finish reason, after {sum(map(len, parts))} characters): "
                            "it was discarded; try again")
         return _Reply("".join(parts), *tokens, finish)
+
+
+def _structured_text(raw) -> str:
+    """What the model sent for a structured call: the tool call's arguments (parsed or not), else its text."""
+    if raw is None:
+        return ""
+    for call in getattr(raw, "tool_calls", None) or []:
+        return json.dumps(call.get("args"), ensure_ascii=False)
+    for call in getattr(raw, "invalid_tool_calls", None) or []:
+        return str(call.get("args") or "")
+    function_call = (getattr(raw, "additional_kwargs", None) or {}).get("function_call") or {}
+    return function_call.get("arguments") or _text(getattr(raw, "content", ""))
+
+
+def _short_error(error) -> str:
+    """A parse or validation error in a few lines (what the model is shown when asked to repair)."""
+    text = str(error)
+    text = text.split("For troubleshooting, visit")[0]
+    lines = [line for line in text.splitlines() if line.strip() and "errors.pydantic.dev" not in line]
+    return " ".join(" ".join(lines).split())[:600]
 
 
 def _reported_usage(meta) -> tuple[int | None, int | None]:

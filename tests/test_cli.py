@@ -59,3 +59,17 @@ def test_missing_paths_write_nothing(run, settings, tmp_path):
     assert missing.stderr.startswith("error: no such file or folder:") and "nope.bib (nothing was written)" in missing.stderr
     assert "Traceback" not in missing.stderr
     assert not settings.db.exists()
+
+
+def test_the_installed_command_keeps_a_commands_exit_code(tmp_path):
+    """`reviewer` (the console script, not the test runner) exits non-zero when a command does."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bad = tmp_path / "bad.bib"
+    bad.write_text("@article{x, title = {unclosed\n", encoding="utf-8")
+    script = Path(sys.executable).with_name("reviewer")
+    result = subprocess.run([str(script), "ingest", "--strict", str(bad), "--db", str(tmp_path / "db")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr

@@ -18,7 +18,7 @@ def ask(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again even if this exact request was answered before.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Answer QUESTION from the library, citing [key]s; every cited key is checked against the evidence."""
+    """Answer QUESTION from the library, citing \\[key]s; every cited key is checked against the evidence."""
     from rich.markup import escape
 
     library = open_library(db)

@@ -27,7 +27,7 @@ def run() -> None:
     from reviewer.errors import ReviewerError
 
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns a command's typer.Exit code instead of raising it
     except ReviewerError as exc:
         from rich.markup import escape
 
@@ -48,6 +48,7 @@ def run() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,10 @@ Usage (from the repository root; `make record` runs this script):
 
 What it does:
 1. checks that an endpoint is configured (REVIEWER_LLM_BASE_URL and/or OPENAI_API_KEY / REVIEWER_LLM_API_KEY);
-2. runs tests/test_cassettes_recorded.py with --record-mode=rewrite: the real ChatOpenAI asks the endpoint the
-   fixed `ask` question (non-streaming and streaming) on a small library of six hand-written papers (tests/fixtures/ask), and vcrpy
-   writes cassettes/recorded/ask.yaml and ask_stream.yaml with the authorization header, api-key parameters,
-   cookies and account headers filtered out;
+2. runs the recording modules (RECORD: ask, compare, review) with --record-mode=rewrite: the real ChatOpenAI
+   sends each chain's fixed scenario (hand-written papers in tests/fixtures/) to the endpoint, and vcrpy writes
+   cassettes/recorded/<name>.yaml with the authorization header, api-key parameters, cookies and account
+   headers filtered out;
 3. replays every cassette test (record mode none) and the secret scan, so a bad recording fails here.
 
 Only cassettes/recorded/ is rewritten; the hand-written cassettes/faults/ are never touched. Requests are sent
@@ -29,7 +29,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-REPLAY = ["tests/test_cassettes_recorded.py", "tests/test_ask_cli.py", "tests/test_cassettes_secrets.py"]
+# The modules that record (one per chain); each writes its cassettes/recorded/<name>.yaml files.
+RECORD = ["tests/test_cassettes_recorded.py", "tests/test_compare_recorded.py", "tests/test_review_recorded.py"]
+REPLAY = [*RECORD, "tests/test_ask_cli.py", "tests/test_cassettes_secrets.py"]
 
 
 def main() -> int:
@@ -44,8 +46,7 @@ def main() -> int:
         return 2
     print(f"recording against {_where(settings)}, model {settings.model!r}", flush=True)
     pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    code = subprocess.call([*pytest, "tests/test_cassettes_recorded.py", "--record-mode=rewrite"], cwd=REPO,
-                           env=os.environ)
+    code = subprocess.call([*pytest, *RECORD, "--record-mode=rewrite"], cwd=REPO, env=os.environ)
     if code:
         print("recording failed: see above (cassettes/recorded/ may be incomplete; `git checkout cassettes/` "
               "restores them)", file=sys.stderr)
@@ -54,7 +55,8 @@ def main() -> int:
     if code:
         print("the new cassettes do not replay cleanly: see above", file=sys.stderr)
         return code
-    print("recorded: cassettes/recorded/ask.yaml, cassettes/recorded/ask_stream.yaml (review `git diff cassettes/`)")
+    names = ", ".join(sorted(p.name for p in (REPO / "cassettes" / "recorded").glob("*.yaml")))
+    print(f"recorded cassettes/recorded/: {names} (review `git diff cassettes/`)")
     return 0
 
 

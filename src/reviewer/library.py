@@ -86,6 +86,7 @@ class Library:
         return self.store.count()
 
     def get(self, key: str) -> Paper:
+        """The paper stored under ``key``; raises NotFoundError (saying how to list keys) when there is none."""
         found = self.store.get([key])
         if key not in found:
             raise NotFoundError(f"no paper with key {key!r}; `reviewer papers --grep WORD` lists keys")
@@ -162,15 +163,44 @@ class Library:
             self._llm = LLM(self.settings.llm)
         return self._llm
 
-    def ask(self, question: str, *, k: int = 8, llm=None, on_token=None, use_cache: bool = True):
-        """A grounded answer to ``question`` citing ``[key]``s of this library (see :class:`reviewer.Answer`)."""
+    def ask(self, question: str, *, k: int = 8, llm=None, on_token=None, use_cache: bool = True,
+            focus: str | None = None):
+        """A grounded answer to ``question`` citing ``[key]``s of this library (see :class:`reviewer.Answer`).
+
+        ``on_token`` receives the reply as it streams. ``focus``: for the extractive engine, the text its
+        sentences are ranked by when it differs from the retrieval question (a chat follow-up retrieves with
+        the previous topic's terms added, but quotes what answers the follow-up itself).
+        """
         from reviewer.chains.ask import ask
 
         question = question.strip()
         if not question:
             raise InputError("the question is empty")
         return ask(self, question, k=k, llm=llm if llm is not None else self.llm(), on_token=on_token,
-                   use_cache=use_cache)
+                   use_cache=use_cache, focus=focus)
+
+    def compare(self, methods: Sequence[str] | None = None, *, topic: str | None = None,
+                aspects: Sequence[str] | None = None, k: int = 4, max_methods: int = 4, llm=None,
+                use_cache: bool = True):
+        """A side-by-side table of ``methods`` (or of at most ``max_methods`` main methods of ``topic``) on
+        ``aspects``, ``k`` papers per method, every cell backed by ``[key]``s of this library
+        (see :class:`reviewer.Comparison`)."""
+        from reviewer.chains.compare import compare
+
+        return compare(self, methods, topic=topic, aspects=aspects, k=k, max_methods=max_methods,
+                       llm=llm if llm is not None else self.llm(), use_cache=use_cache)
+
+    def review(self, topic: str, *, max_papers: int = 30, themes: int | None = None, llm=None,
+               use_cache: bool = True, progress=None):
+        """A thematic related-work draft on ``topic`` from this library (see :class:`reviewer.Draft`);
+        ``Draft.write(dir)`` writes review.md, references.bib, review.tex, review.json and themes.png."""
+        from reviewer.chains.review import review
+
+        topic = topic.strip()
+        if not topic:
+            raise InputError("the review topic is empty")
+        return review(self, topic, max_papers=max_papers, themes=themes,
+                      llm=llm if llm is not None else self.llm(), use_cache=use_cache, progress=progress)
 
     def similarity(self, text: str, keys: Sequence[str]) -> dict[str, float]:
         """Cosine similarity of ``text`` to each of the stored papers ``keys``."""

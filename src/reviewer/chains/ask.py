@@ -48,8 +48,9 @@ class Answer:
 
 
 def ask(library, question: str, *, k: int = 8, llm: LLM | None = None,
-        on_token: Callable[[str], None] | None = None, use_cache: bool = True) -> Answer:
-    """Answer ``question`` from ``library``. ``llm`` None: the extractive engine answers."""
+        on_token: Callable[[str], None] | None = None, use_cache: bool = True, focus: str | None = None) -> Answer:
+    """Answer ``question`` from ``library``. ``llm`` None: the extractive engine answers, quoting the sentences
+    most similar to ``focus`` (default: the question)."""
     question = question.strip()
     settings = library.settings
     hits = library.search(question, k=k)
@@ -73,7 +74,7 @@ def ask(library, question: str, *, k: int = 8, llm: LLM | None = None,
                         f"{settings.llm.evidence_tokens} tokens (REVIEWER_LLM_EVIDENCE_TOKENS) and were not "
                         "shown to the model: " + ", ".join(e.key for e in packed.dropped))
     if llm is None:
-        text = extractive.answer(question, packed.included, library.embedder)
+        text = extractive.answer(focus or question, packed.included, library.embedder)
         answer = _finish(library, question, text, packed.included, warnings, Usage(), "extractive")
         if answer.answered:  # the engine's note heads every extractive answer
             answer.text = f"{extractive.NO_LLM_NOTE}\n\n{answer.text}"

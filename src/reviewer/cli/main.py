@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from reviewer.cli import ask_cmds, corpus_cmds, eval_cmds
+from reviewer.cli import ask_cmds, compare_cmds, corpus_cmds, eval_cmds, review_cmds
 
 app = typer.Typer(
     name="reviewer",
@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 corpus_cmds.register(app)
 app.command()(ask_cmds.ask)
+app.command()(compare_cmds.compare)
+app.command()(review_cmds.review)
 app.add_typer(eval_cmds.app, name="eval")
 
 

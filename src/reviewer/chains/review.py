@@ -1,0 +1,391 @@
+"""`review`: topic -> a thematic related-work draft (:class:`reviewer.draft.Draft`), with both engines.
+
+Steps (each reported to ``progress``, see below):
+
+1. **retrieve** — hybrid search with MMR for breadth (``max_papers``); papers whose cosine similarity to the
+   topic is under ``settings.answer_min_similarity`` are dropped. When none is left, :class:`NotFoundError`
+   is raised ("no paper in this collection is about ..."): a draft about nothing is not written.
+2. **cluster** — the papers' embeddings are clustered into themes (:mod:`reviewer.themes`: KMeans, K by
+   silhouette within bounds unless ``themes`` is given); each theme's distinctive terms by c-TF-IDF; a 2-D
+   projection of the embeddings for the theme map.
+3. **outline** — with a model: one structured call names each theme, summarises it in one line and orders
+   the sections (given the terms and titles, not the abstracts). Offline: themes are named by their terms.
+4. **sections** (map) — each section is written from its own theme's papers only (their abstracts packed
+   into ``settings.llm.evidence_tokens``); cited keys outside the theme are removed and reported; claims
+   without a citation are flagged. Offline: the theme's most central abstract sentences, quoted with ``[key]``.
+5. **support check** — every citing sentence against the abstracts it cites (:mod:`reviewer.support`): with
+   the model one call per section, unsupported sentences rewritten once, still unsupported ones flagged;
+   offline by embedding similarity and term overlap.
+6. **introduction** (reduce) — with a model: the introduction and one transition per later section, written
+   from the outline and a two-sentence summary of each section, never from all abstracts, so no prompt grows
+   with the number of papers beyond one theme's evidence. Offline: a fixed line saying the draft is extractive.
+
+Token use is bounded: the largest prompt is one theme's evidence (<= ``evidence_tokens``) plus instructions;
+a draft costs 1 + K (sections) + up to 3K (support) + 1 calls. ``Draft.usage`` sums every call.
+
+Progress protocol: ``progress(step, done, total)`` with ``step`` one of :data:`STEPS`. Each step is
+announced with ``done=0`` before it starts and reported after each unit of work (``done`` counts up to
+``total``: 1 for retrieve, cluster, outline and introduction; the number of sections for sections and
+support check). A step always ends with ``done == total``.
+
+Reproducible: ties are broken by key, KMeans is seeded, nothing depends on time; with a model at temperature 0
+and the response cache, the same library, topic and settings give the same Draft.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from reviewer import citations, extractive, prompts, support
+from reviewer import themes as theming
+from reviewer.draft import EXTRACTIVE_NOTE, UNSUPPORTED, Draft, Section, Sentence, Theme
+from reviewer.errors import InputError, NotFoundError
+from reviewer.evidence import Evidence, pack
+from reviewer.llm import LLM
+
+ProgressFn = Callable[[str, int, int], None]
+STEPS = ("retrieve", "cluster", "outline", "sections", "support check", "introduction")
+
+SECTION_SENTENCES = 6  # extractive: most sentences quoted per section
+REDUNDANCY = 1.0  # extractive: weight of a sentence's similarity to those already quoted
+NAME_TERMS = 3  # extractive: terms in a theme's name
+SUMMARY_SENTENCES = 2  # the reduce step sees this many sentences of each section
+SUMMARY_WORDS = 60
+_SPECIAL_TOKENS = re.compile(r"<\|[A-Za-z0-9_]+\|>")
+_TRANSITION = re.compile(r"^\s*(?:transition\s*(?:to\s*(?:section\s*)?)?|section\s*)?(\d+)\s*[:.)]\s*(\S.*)$", re.I)
+
+
+class OutlineTheme(BaseModel):
+    id: int = Field(description="The theme's number, as given.")
+    name: str = Field(description="A short section heading (at most six words).")
+    summary: str = Field(description="One sentence: what the section will cover.")
+
+
+class Outline(BaseModel):
+    """The sections of the review, in reading order."""
+
+    themes: list[OutlineTheme]
+
+
+def review(library, topic: str, *, max_papers: int = 30, themes: int | None = None, llm: LLM | None = None,
+           use_cache: bool = True, progress: ProgressFn | None = None) -> Draft:
+    """A related-work draft on ``topic`` from ``library``. ``llm`` None: the extractive engine writes it.
+
+    Raises :class:`NotFoundError` when no paper of the library is about the topic."""
+    topic = " ".join(topic.split())
+    if not topic:
+        raise InputError("the review topic is empty")
+    if max_papers < 1:
+        raise InputError(f"--max-papers must be at least 1 (got {max_papers})")
+    if themes is not None and themes < 1:
+        raise InputError(f"--themes must be at least 1 (got {themes})")
+    report = progress or (lambda step, done, total: None)
+    engine = "llm" if llm is not None else "extractive"
+    draft = Draft(topic, engine)
+
+    report("retrieve", 0, 1)
+    relevance, retrieved = _retrieve(library, topic, max_papers)
+    keys = list(relevance)
+    stored = library.store.get(keys)
+    draft.papers = {k: stored[k] for k in keys}
+    if retrieved > len(keys):
+        draft.warnings.append(f"{retrieved - len(keys)} of the {retrieved} papers retrieved were left out: their "
+                              f"similarity to the topic is under {library.settings.answer_min_similarity} "
+                              "(REVIEWER_ANSWER_MIN_SIMILARITY)")
+    report("retrieve", 1, 1)
+
+    report("cluster", 0, 1)
+    vectors = library.vector_mirror().paper_vectors(keys)
+    if themes is not None and themes > len(keys):
+        draft.warnings.append(f"{themes} themes were asked for but only {len(keys)} paper(s) are about the topic: "
+                              f"{len(keys)} theme(s)")
+    clustering = theming.cluster(keys, vectors, themes)
+    terms = _terms(draft.papers, clustering)
+    draft.points = _points(keys, vectors)
+    report("cluster", 1, 1)
+
+    model = llm.model_name if llm is not None else None
+    draft.settings = {
+        "topic": topic, "engine": engine, "model": model, "max_papers": max_papers, "themes_requested": themes,
+        "themes": clustering.k, "silhouettes": {str(k): s for k, s in clustering.silhouettes.items()},
+        "retrieved": retrieved, "reviewed": len(keys), "min_similarity": library.settings.answer_min_similarity,
+        "support_check": "llm" if llm is not None else f"offline (threshold {support.OFFLINE_THRESHOLD})",
+    }
+    if llm is not None:
+        draft.settings.update(temperature=llm.settings.temperature, max_tokens=llm.settings.max_tokens,
+                              evidence_tokens=library.settings.llm.evidence_tokens)
+        _write_with_llm(library, draft, clustering, terms, relevance, llm, use_cache, report)
+    else:
+        _write_extractive(library, draft, clustering, terms, report)
+    return draft
+
+
+# ------------------------------------------------------------------------------------------- steps
+def _retrieve(library, topic: str, max_papers: int) -> tuple[dict[str, float], int]:
+    """({key: similarity to the topic} of the papers kept, in retrieval order; how many were retrieved)."""
+    hits = library.search(topic, k=max_papers, mmr=True)
+    similarity = library.similarity(topic, [h.key for h in hits])
+    kept = {h.key: similarity[h.key] for h in hits if similarity[h.key] >= library.settings.answer_min_similarity}
+    if not kept:
+        best = max(similarity.values(), default=0.0)
+        raise NotFoundError(
+            f"no paper in this collection is about {topic!r} (best similarity {best:.2f} < "
+            f"{library.settings.answer_min_similarity}): ingest papers on it, or review a broader topic")
+    return kept, len(hits)
+
+
+def _terms(papers, clustering) -> list[list[str]]:
+    documents = [" ".join(f"{papers[k].title}. {papers[k].abstract}" for k in group) for group in clustering.groups]
+    return theming.distinctive_terms(documents)
+
+
+def _points(keys, vectors) -> dict[str, tuple[float, float]]:
+    coordinates = theming.project(vectors)
+    return {key: (float(x), float(y)) for key, (x, y) in sorted(zip(keys, coordinates.tolist()))}
+
+
+def _term_name(terms: list[str], index: int) -> str:
+    name = ", ".join(terms[:NAME_TERMS])
+    return name[:1].upper() + name[1:] if name else f"Theme {index + 1}"
+
+
+def _base_themes(clustering, terms) -> list[Theme]:
+    return [Theme(i, _term_name(terms[i], i), terms[i], list(group),
+                  f"{len(group)} paper{'s' if len(group) != 1 else ''}; distinctive terms: {', '.join(terms[i])}")
+            for i, group in enumerate(clustering.groups)]
+
+
+# ------------------------------------------------------------------------------------------- offline engine
+def _write_extractive(library, draft: Draft, clustering, terms, report) -> None:
+    draft.themes = _base_themes(clustering, terms)
+    report("outline", 0, 1)
+    report("outline", 1, 1)
+    topic_vector = library.embedder.embed_array([draft.topic])[0]
+    known: dict[str, np.ndarray] = {}  # sentence vectors, embedded once for both steps
+    report("sections", 0, len(draft.themes))
+    for i, theme in enumerate(draft.themes):
+        sentences = _central_sentences(library.embedder, draft.papers, theme.keys, clustering.centroids[theme.id],
+                                       topic_vector, known)
+        draft.sections.append(Section(theme, theme.name, [sentences] if sentences else []))
+        report("sections", i + 1, len(draft.themes))
+
+    report("support check", 0, len(draft.sections))
+    for i, section in enumerate(draft.sections):
+        support.check_offline(section.sentences(), draft.papers, library.embedder, known=known)
+        report("support check", i + 1, len(draft.sections))
+    report("introduction", 0, 1)
+    names = "; ".join(t.name for t in draft.themes)
+    draft.introduction = [
+        Sentence(EXTRACTIVE_NOTE),
+        Sentence(f"It reviews {len(draft.papers)} paper{'s' if len(draft.papers) != 1 else ''} on {draft.topic} in "
+                 f"{len(draft.themes)} theme{'s' if len(draft.themes) != 1 else ''}, found by clustering their "
+                 f"embeddings: {names}."),
+    ]
+    report("introduction", 1, 1)
+
+
+def _central_sentences(embedder, papers, keys: list[str], centroid, topic_vector,
+                       known: dict[str, np.ndarray]) -> list[Sentence]:
+    """The theme's most central abstract sentences, each quoted with its ``[key]``.
+
+    Centrality is the cosine to the theme's centroid plus the cosine to the topic; sentences are taken by
+    maximal marginal relevance (centrality minus ``REDUNDANCY`` times the best cosine to a sentence already
+    taken), so that five papers' near-identical opening lines do not fill the section. At most one sentence
+    per paper (two in themes of fewer than three papers). The vectors it computes are added to ``known``."""
+    pool = [(s, key) for key in keys for s in extractive.sentences(papers[key].abstract)]
+    if not pool:
+        return []
+    vectors = embedder.embed_array([s for s, _ in pool])
+    for (sentence, _), vector in zip(pool, vectors):  # as the support check will look them up
+        known[sentence] = known[support.strip_citations(_quote(sentence))] = vector
+    centroid = centroid / (np.linalg.norm(centroid) or 1.0)
+    centrality = np.round(vectors @ centroid + vectors @ topic_vector, 6)
+    per_paper = 1 if len(keys) >= 3 else 2
+    taken: dict[str, int] = {}
+    chosen: list[int] = []
+    while len(chosen) < SECTION_SENTENCES:
+        open_ = [i for i in range(len(pool)) if i not in chosen and taken.get(pool[i][1], 0) < per_paper]
+        if not open_:
+            break
+        similarity = (vectors[open_] @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(open_))
+        gain = np.round(centrality[open_] - REDUNDANCY * similarity, 6)
+        best = min(range(len(open_)), key=lambda j: (-gain[j], pool[open_[j]][1], open_[j]))
+        chosen.append(open_[best])
+        taken[pool[open_[best]][1]] = taken.get(pool[open_[best]][1], 0) + 1
+    out = []
+    for i in chosen:
+        sentence, key = pool[i]
+        out.append(Sentence(f"{_quote(sentence)} [{key}]", [key]))
+    return out
+
+
+def _quote(sentence: str) -> str:
+    """An abstract's sentence as quoted: its square brackets become parentheses (not mistaken for citations)."""
+    return sentence.strip().replace("[", "(").replace("]", ")")
+
+
+# ------------------------------------------------------------------------------------------- LLM engine
+def _write_with_llm(library, draft: Draft, clustering, terms, relevance, llm: LLM, use_cache, report) -> None:
+    base = _base_themes(clustering, terms)
+    report("outline", 0, 1)
+    draft.themes = _outline(draft, base, llm, use_cache)
+    report("outline", 1, 1)
+
+    budget = library.settings.llm.evidence_tokens
+    report("sections", 0, len(draft.themes))
+    for i, theme in enumerate(draft.themes):
+        draft.sections.append(_section(draft, theme, relevance, budget, llm, use_cache))
+        report("sections", i + 1, len(draft.themes))
+
+    report("support check", 0, len(draft.sections))
+    for i, section in enumerate(draft.sections):
+        warn = (lambda message, s=section: draft.warnings.append(f"section {s.heading!r}: {message}"))
+        draft.usage.add(support.check_with_llm(section.sentences(), draft.papers, llm, allowed=section.theme.keys,
+                                               use_cache=use_cache, warn=warn))
+        report("support check", i + 1, len(draft.sections))
+
+    report("introduction", 0, 1)
+    _introduction(draft, llm, use_cache)
+    report("introduction", 1, 1)
+
+
+def outline_messages(topic: str, base: list[Theme], papers) -> list[dict]:
+    """The outline prompt: each theme's number, distinctive terms and paper titles (no abstracts)."""
+    clusters = "\n\n".join(
+        f"Theme {t.id + 1} ({len(t.keys)} papers). Distinctive terms: {', '.join(t.terms) or '(none)'}.\n"
+        + "\n".join(f"- {' '.join(papers[k].title.split())}" for k in t.keys)
+        for t in base)
+    return prompts.load("review_outline").render(topic=topic, clusters=clusters)
+
+
+def section_messages(topic: str, theme: Theme, evidence: str) -> list[dict]:
+    """The map prompt of one section: its theme and its papers' abstracts (``evidence``, already packed)."""
+    return prompts.load("review_section").render(topic=topic, heading=theme.name,
+                                                 summary=theme.summary or "(see the evidence)", evidence=evidence)
+
+
+def _outline(draft: Draft, base: list[Theme], llm: LLM, use_cache: bool) -> list[Theme]:
+    """The themes named, summarised and ordered by the model. Themes it leaves out keep their terms as names
+    and follow in cluster order (with a warning); unknown ids are ignored. An outline is not worth a repair
+    call: the terms make usable names (a weak model may name nothing at all)."""
+    known = {t.id + 1 for t in base}
+    reply = llm.structured(outline_messages(draft.topic, base, draft.papers), Outline, use_cache=use_cache)
+    draft.usage.add(reply.usage)
+    ordered: list[Theme] = []
+    for entry in reply.value.themes:
+        name = " ".join(entry.name.split()).strip(" #*.")
+        if entry.id not in known or not name or any(t.id == entry.id - 1 for t in ordered):
+            continue
+        theme = base[entry.id - 1]
+        ordered.append(Theme(theme.id, name, theme.terms, theme.keys, " ".join(entry.summary.split())))
+    missing = [t for t in base if all(o.id != t.id for o in ordered)]
+    if missing:
+        draft.warnings.append("the outline left out theme(s) " + ", ".join(str(t.id + 1) for t in missing)
+                              + ": named by their distinctive terms")
+    return ordered + missing
+
+
+def _section(draft: Draft, theme: Theme, relevance, budget: int, llm: LLM, use_cache: bool) -> Section:
+    """One section, written from the theme's papers only (most central first, packed into ``budget``)."""
+    evidence = [Evidence.of(draft.papers[k], relevance.get(k, 0.0)) for k in theme.keys]
+    packed = pack(evidence, budget, llm.model_name)
+    where = f"section {theme.name!r}"
+    if packed.truncated:
+        draft.warnings.append(f"{where}: the abstract of {', '.join(packed.truncated)} was cut to fit the evidence "
+                              f"budget of {budget} tokens (REVIEWER_LLM_EVIDENCE_TOKENS)")
+    if packed.dropped:
+        draft.warnings.append(f"{where}: {len(packed.dropped)} paper(s) did not fit the evidence budget of {budget} "
+                              "tokens (REVIEWER_LLM_EVIDENCE_TOKENS) and were not shown to the model: "
+                              + ", ".join(e.key for e in packed.dropped))
+    completion = llm.complete(section_messages(draft.topic, theme, packed.text()), use_cache=use_cache)
+    draft.usage.add(completion.usage)
+    if completion.finish_reason == "length":
+        draft.warnings.append(f"{where} was cut at the token limit ({llm.settings.max_tokens} tokens): raise "
+                              "REVIEWER_LLM_MAX_TOKENS for complete sections")
+    checked = citations.validate(_clean(completion.text), packed.keys())
+    if checked.removed:
+        draft.warnings.append(f"{where}: removed citation(s) of keys that were not among its papers: "
+                              + ", ".join(checked.removed))
+    paragraphs = [p for p in (_sentences(block) for block in re.split(r"\n\s*\n", checked.text)) if p]
+    for sentence in (s for p in paragraphs for s in p):
+        if not sentence.keys and citations.is_claim(sentence.text):
+            sentence.support, sentence.reason = UNSUPPORTED, "cites no paper"
+    if not paragraphs:
+        draft.warnings.append(f"{where}: the model wrote no usable text for it")
+    return Section(theme, theme.name, paragraphs)
+
+
+def _clean(text: str) -> str:
+    """The reply without chat-template tokens, headings and list markers."""
+    text = _SPECIAL_TOKENS.sub("", text)
+    lines = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line) for line in text.splitlines()
+             if not line.lstrip().startswith("#")]
+    return "\n".join(lines).strip()
+
+
+def _sentences(block: str) -> list[Sentence]:
+    return [Sentence(s, citations.cited_keys(s)) for s in citations.split_sentences(block)]
+
+
+def section_summary(section: Section) -> str:
+    """The first sentences of a section, citations stripped, at most SUMMARY_WORDS words: what the reduce step sees."""
+    text = " ".join(support.strip_citations(s.text) for s in section.sentences()[:SUMMARY_SENTENCES])
+    words = text.split()
+    return " ".join(words[:SUMMARY_WORDS]) + (" …" if len(words) > SUMMARY_WORDS else "")
+
+
+def introduction_messages(topic: str, sections: list[Section]) -> list[dict]:
+    """The reduce prompt: the outline and each section's summary, never the abstracts."""
+    outline = "\n".join(f"{i}. {s.heading}" + (f" — {s.theme.summary}" if s.theme.summary else "")
+                        for i, s in enumerate(sections, 1))
+    summaries = "\n".join(f"{i}. {section_summary(s) or '(empty)'}" for i, s in enumerate(sections, 1))
+    transitions = ("\n" + "\n".join(f"{i}: <one sentence leading into section {i}>" for i in range(2, len(sections) + 1))
+                   if len(sections) > 1 else "(there is only one section: write no transition)")
+    return prompts.load("review_intro").render(topic=topic, outline=outline, summaries=summaries,
+                                               transitions=transitions)
+
+
+def _introduction(draft: Draft, llm: LLM, use_cache: bool) -> None:
+    """The introduction, and each later section's transition put before its first sentence. The model was
+    shown no abstract here, so any citation it writes is removed (and reported)."""
+    completion = llm.complete(introduction_messages(draft.topic, draft.sections), use_cache=use_cache)
+    draft.usage.add(completion.usage)
+    intro_lines, transitions = [], {}
+    for line in _clean_keep_numbers(completion.text).splitlines():
+        match = _TRANSITION.match(line)
+        if match and 2 <= int(match.group(1)) <= len(draft.sections) and int(match.group(1)) not in transitions:
+            transitions[int(match.group(1))] = match.group(2).strip()
+        elif line.strip():  # a numbered line that is no transition: its number is list markup
+            intro_lines.append(re.sub(r"^\s*\d+[.)]\s+", "", line).strip())
+    removed: list[str] = []
+
+    def uncited(text: str) -> str:
+        checked = citations.validate(text, [])
+        removed.extend(k for k in checked.removed if k not in removed)
+        return checked.text
+
+    draft.introduction = [Sentence(s) for s in citations.split_sentences(uncited("\n".join(intro_lines)))]
+    for number, text in sorted(transitions.items()):
+        section = draft.sections[number - 1]
+        sentences = [Sentence(s) for s in citations.split_sentences(uncited(text))]
+        if sentences:
+            if section.paragraphs:
+                section.paragraphs[0][:0] = sentences
+            else:
+                section.paragraphs.append(sentences)
+    if removed:
+        draft.warnings.append("removed citation(s) from the introduction and transitions, which are written "
+                              "without the abstracts: " + ", ".join(removed))
+    if not draft.introduction:
+        draft.warnings.append("the model wrote no usable introduction")
+
+
+def _clean_keep_numbers(text: str) -> str:
+    """The reply without chat-template tokens, headings and bullet markers (numbers stay: they mark transitions)."""
+    text = _SPECIAL_TOKENS.sub("", text)
+    return "\n".join(re.sub(r"^\s*[-*•]\s+", "", line) for line in text.splitlines()
+                     if not line.lstrip().startswith("#"))

@@ -1,0 +1,125 @@
+"""`reviewer compare`: a side-by-side table of methods, every cell backed by [key]s."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from reviewer.cli.options import DbOption, open_library
+from reviewer.cli.output import console, err_console
+
+# Kept here (not imported from the chain) so that `reviewer --help` does not import the chain's dependencies.
+DEFAULT_ASPECTS = "task,approach,data,results,limitations"
+_SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".json": "json"}
+
+
+class Format(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+
+
+def compare(
+    methods: Annotated[Optional[list[str]], typer.Argument(
+        help="The methods to compare, e.g. \"low-rank adaptation\" \"prompt tuning\" (or use --topic).",
+        show_default=False)] = None,
+    topic: Annotated[Optional[str], typer.Option(
+        "--topic", help="Find the main methods of this topic in the library and compare them.",
+        show_default=False)] = None,
+    aspects: Annotated[str, typer.Option(
+        "--aspects", help="Comma-separated aspects (columns); any short name works.")] = DEFAULT_ASPECTS,
+    k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many papers to retrieve per method.")] = 4,
+    max_methods: Annotated[int, typer.Option(
+        "--max-methods", min=1, max=8, help="With --topic: compare at most this many methods.")] = 4,
+    fmt: Annotated[Optional[Format], typer.Option(
+        "--format", help="table (default on screen), markdown, csv or json; with --out, the default follows the "
+                         "file's suffix (.md, .csv, .json; else markdown).", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", help="Write the comparison to this file instead of the screen.", show_default=False,
+        dir_okay=False)] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Ask the model again even if this exact request was answered before.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Compare METHODS (or the main methods of --topic) side by side: one row per method, one column per aspect.
+
+    Every cell cites the \\[key]s of the papers it comes from; a cell the papers do not support says "not reported".
+    """
+    from rich.markup import escape
+
+    from reviewer.chains.compare import NO_LLM_NOTE
+    from reviewer.errors import InputError
+
+    if methods and topic is not None:
+        raise InputError("give either METHODS or --topic, not both")
+    if not methods and topic is None:
+        raise InputError('name the methods to compare (e.g. reviewer compare "method A" "method B"), or give --topic')
+    library = open_library(db)
+    comparison = library.compare(methods or None, topic=topic, aspects=aspects.split(","), k=k,
+                                 max_methods=max_methods, use_cache=not no_cache)
+
+    chosen = (fmt.value if fmt else None) or (_SUFFIX_FORMATS.get(out.suffix.lower(), "markdown") if out else "table")
+    if out is not None and chosen == "table":
+        chosen = "markdown"  # a Rich table is for the screen; a file gets the same table in Markdown
+    notes = err_console()
+    if comparison.engine == "extractive" and chosen in ("table", "csv"):  # Markdown and JSON carry the note
+        notes.print(f"[dim]{escape(NO_LLM_NOTE)}[/]", highlight=False, soft_wrap=True)
+    if chosen == "table":
+        _print_table(comparison)
+    else:
+        text = _render(comparison, chosen)
+        if out is not None:
+            try:
+                out.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"cannot write {out}: {exc.strerror or exc}") from None
+            notes.print(f"wrote {escape(str(out))} ({chosen})", highlight=False)
+        else:
+            print(text, end="")
+    for warning in comparison.warnings:
+        notes.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    if comparison.engine == "llm" and (comparison.usage.calls or comparison.usage.cached_calls):
+        notes.print(f"[dim]{comparison.usage.summary()}[/]", highlight=False)
+
+
+def _render(comparison, fmt: str) -> str:
+    if fmt == "markdown":
+        return comparison.to_markdown()
+    if fmt == "csv":
+        return comparison.to_csv()
+    import json
+
+    return json.dumps(comparison.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _print_table(comparison) -> None:
+    """The comparison as a Rich table: one column per method, one row per aspect (a terminal is narrower
+    than a page, so the aspects run down), keys in cyan under each cell's text; then the cited papers."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    title = f"Methods of {comparison.topic!r}" if comparison.topic else None
+    table = Table(title=escape(title) if title else None, show_lines=True, expand=True)
+    table.add_column("", style="bold", no_wrap=True)
+    for method in comparison.methods:
+        table.add_column(escape(method), overflow="fold", ratio=1)
+    for aspect in comparison.aspects:
+        row = [escape(aspect.capitalize())]
+        for method in comparison.methods:
+            cell = comparison.cells[method][aspect]
+            if not cell.reported:
+                row.append(f"[dim]{escape(cell.text)}[/]")
+            else:
+                row.append(f"{escape(cell.text)}\n[cyan]{escape('[' + '; '.join(cell.keys) + ']')}[/]")
+        table.add_row(*row)
+    out = console()
+    out.print(table)
+    cited = comparison.citations()
+    if cited:
+        out.print("[bold]Sources[/]")
+        for paper in cited:
+            out.print(f"  [cyan]{paper.key}[/]  {escape(paper.title)}", highlight=False)

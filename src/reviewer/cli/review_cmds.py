@@ -1,0 +1,111 @@
+"""`reviewer review`: a thematic related-work draft written to a folder (Markdown, BibTeX, LaTeX, JSON, a map)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from reviewer.cli.options import DbOption, open_library
+from reviewer.cli.output import console, err_console
+
+
+def review(
+    topic: Annotated[str, typer.Argument(help="What the related-work section is about, in your own words.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for review.md, references.bib, review.tex, review.json and themes.png (created if needed; files there with those names are replaced).")] = Path("out"),
+    max_papers: Annotated[int, typer.Option("--max-papers", min=1, max=500, help="How many of the most relevant papers to review.")] = 30,
+    themes: Annotated[Optional[int], typer.Option("--themes", min=1, max=12, help="How many themes (sections); default: the number that clusters the papers best.", show_default=False)] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again even if these exact requests were answered before.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Write a related-work draft on TOPIC into --out: papers grouped into themes, one section per theme, every
+    sentence citing its papers by key and checked against their abstracts; unsupported sentences are flagged."""
+    library = open_library(db)
+    with _StepProgress() as progress:
+        draft = library.review(topic, max_papers=max_papers, themes=themes, use_cache=not no_cache,
+                               progress=progress)
+    written = draft.write(out)
+    _print_summary(draft, written)
+
+
+class _StepProgress:
+    """A Rich progress bar per step of the review, on stderr: ``progress(step, done, total)`` as the chain
+    reports it (a new step name starts a new bar and completes the previous one)."""
+
+    def __enter__(self) -> "_StepProgress":
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("[bold]{task.description:<13}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), console=err_console(), transient=False)
+        self.tasks: dict[str, int] = {}
+        self.current: str | None = None
+        self.bar.__enter__()
+        return self
+
+    def __call__(self, step: str, done: int = 0, total: int | None = None) -> None:
+        if step not in self.tasks:
+            self._finish_current()
+            self.tasks[step] = self.bar.add_task(step, total=total or None)
+            self.current = step
+        task = self.tasks[step]
+        if total:
+            self.bar.update(task, total=total)
+        self.bar.update(task, completed=done)
+
+    def _finish_current(self) -> None:
+        if self.current is None:
+            return
+        task = self.bar.tasks[self.tasks[self.current]]
+        total = task.total if task.total is not None else max(task.completed, 1)
+        self.bar.update(task.id, total=total, completed=total)
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is None:
+            self._finish_current()
+        self.bar.__exit__(*exc)
+
+
+def _print_summary(draft, written: list[Path]) -> None:
+    from rich.markup import escape
+
+    from reviewer.draft import EXTRACTIVE_NOTE, FILES
+    from reviewer.themes_map import skip_reason
+
+    out, err = console(), err_console()
+    out.print(f"[bold]Wrote {len(written)} file(s):[/]")
+    for path in written:
+        out.print(f"  {escape(str(path))}", highlight=False, soft_wrap=True)
+    if FILES[-1] not in {p.name for p in written}:
+        out.print(f"  [dim]{escape(skip_reason(draft) or 'no theme map')}[/]", highlight=False)
+    if draft.engine == "extractive":
+        out.print(f"[dim]{escape(EXTRACTIVE_NOTE)}[/]", highlight=False, soft_wrap=True)
+
+    out.print(f"\n[bold]Themes[/] ({len(draft.themes)}, {len(draft.papers)} paper(s) reviewed)")
+    headings = {section.theme.id: section.heading for section in draft.sections}
+    for theme in draft.themes:
+        name = headings.get(theme.id, theme.name)
+        out.print(f"  {escape(name)} [dim]({len(theme.keys)} paper{'s' if len(theme.keys) != 1 else ''})[/]",
+                  highlight=False, soft_wrap=True)
+
+    flagged = draft.flagged
+    if flagged:
+        out.print(f"\n[bold yellow]Flagged[/] ({len(flagged)} sentence{'s' if len(flagged) != 1 else ''} not "
+                  "supported by the cited abstracts, kept and marked in the files)", soft_wrap=True)
+        for sentence in flagged:
+            out.print(f"  - {escape(_excerpt(sentence.text))}", highlight=False, soft_wrap=True)
+            if sentence.reason:
+                out.print(f"    [dim]{escape(_excerpt(sentence.reason, 160))}[/]", highlight=False, soft_wrap=True)
+    else:
+        out.print("\nNo sentence flagged: every checked sentence is supported by the abstracts it cites.",
+                  soft_wrap=True)
+
+    for warning in draft.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    if draft.engine == "llm" and (draft.usage.calls or draft.usage.cached_calls):
+        err.print(f"[dim]{draft.usage.summary()}[/]", highlight=False)
+
+
+def _excerpt(text: str, limit: int = 100) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

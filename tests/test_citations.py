@@ -94,3 +94,9 @@ def test_pandoc_and_latex_citations():
                                       "See [the docs](https://example.org).")
     assert citations.latex("Zürich & co. gain 5% [smith2024rag, @lee:2023_ctx-1].") == (
         r'Z\"urich \& co. gain 5\% \cite{smith2024rag,lee:2023_ctx-1}.')
+
+
+def test_an_ellipsis_does_not_end_a_sentence():
+    text = 'Induction heads complete sequences like (A)(B)... (A) -> (B). [incontext] Next one here.'
+    assert citations.split_sentences(text) == ["Induction heads complete sequences like (A)(B)... (A) -> (B). "
+                                               "[incontext]", "Next one here."]

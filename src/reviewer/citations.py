@@ -34,7 +34,8 @@ def split_sentences(text: str) -> list[str]:
         if not block:
             continue
         pos = 0
-        for match in re.finditer(r"[.!?](?:\s*\[[^\]]*\])*(?=\s+[A-Z0-9\"'(]|\s*$)", block):
+        # (not after an ellipsis: "A ... (B)" is one sentence)
+        for match in re.finditer(r"(?<!\.\.)[.!?](?:\s*\[[^\]]*\])*(?=\s+[A-Z0-9\"'(]|\s*$)", block):
             out.append(block[pos:match.end()].strip())
             pos = match.end()
         if block[pos:].strip():

@@ -104,7 +104,7 @@ def _finish(library, question, text, evidence, warnings, usage, engine) -> Answe
     checked = citations.validate(text, [e.key for e in evidence])
     if checked.removed:
         warnings.append("removed citation(s) of keys that were not in the evidence: " + ", ".join(checked.removed))
-    if checked.uncited:
+    if checked.uncited and engine == "llm":  # an extractive line is one quoted sentence and its key, by construction
         warnings.append(f"{len(checked.uncited)} claim(s) without a citation: "
                         + " | ".join(excerpt(s) for s in checked.uncited))
     if not checked.keys:

@@ -11,18 +11,27 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-__all__ = ["Library", "Hit", "Paper", "IngestReport", "Settings", "ReviewerError"]
+__all__ = ["Library", "ChatSession", "Answer", "Comparison", "Draft", "Hit", "Paper", "IngestReport", "Settings",
+           "ReviewerError"]
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
+    from reviewer.chains.ask import Answer
+    from reviewer.chains.compare import Comparison
     from reviewer.config import Settings
     from reviewer.corpus.model import Paper
+    from reviewer.draft import Draft
     from reviewer.errors import ReviewerError
     from reviewer.index.ingest import IngestReport
     from reviewer.library import Hit, Library
+    from reviewer.session import ChatSession
 
 _LAZY = {
     "Library": "reviewer.library",
+    "ChatSession": "reviewer.session",
+    "Answer": "reviewer.chains.ask",
+    "Comparison": "reviewer.chains.compare",
+    "Draft": "reviewer.draft",
     "Hit": "reviewer.library",
     "Paper": "reviewer.corpus.model",
     "IngestReport": "reviewer.index.ingest",

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from reviewer.cli import ask_cmds, compare_cmds, corpus_cmds, eval_cmds, review_cmds
+from reviewer.cli import ask_cmds, chat_cmds, compare_cmds, corpus_cmds, eval_cmds, review_cmds
 
 app = typer.Typer(
     name="reviewer",
@@ -21,6 +21,7 @@ corpus_cmds.register(app)
 app.command()(ask_cmds.ask)
 app.command()(compare_cmds.compare)
 app.command()(review_cmds.review)
+app.command()(chat_cmds.chat)
 app.add_typer(eval_cmds.app, name="eval")
 
 

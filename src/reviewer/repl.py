@@ -1,0 +1,472 @@
+"""The chat loop of `reviewer chat`: prompt_toolkit reads, a :class:`~reviewer.session.ChatSession` does the
+work, Rich prints.
+
+Interactive (stdin is a terminal): persistent input history (up-arrow, and grey suggestions from it),
+Tab completes slash commands, paper keys after ``/show`` and file names after ``/export``; answers stream
+token by token, then the sources they cite. Ctrl-C while an answer is on its way stops it, prints
+"(interrupted)" and returns to the prompt (the unfinished answer is not kept, see :mod:`reviewer.session`);
+Ctrl-C at the prompt clears the line; Ctrl-D (or ``/quit``) leaves.
+
+Piped (stdin is not a terminal): one question or slash command per line (empty lines and lines starting
+with ``#`` are skipped), each echoed as ``> line`` and answered in plain text without streaming;
+notes, warnings and errors go to stderr. The exit status is 1 when any line failed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from prompt_toolkit.completion import Completer, Completion, PathCompleter
+from prompt_toolkit.document import Document
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from reviewer import citations
+from reviewer.errors import InputError, ReviewerError
+from reviewer.extractive import NO_LLM_NOTE
+from reviewer.session import ChatSession, body
+
+# name: (argument, what it does)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "/help": ("", "this list"),
+    "/search": ("QUERY", "the papers most relevant to QUERY"),
+    "/show": ("KEY", "one paper: metadata, provenance and abstract (Tab completes keys)"),
+    "/compare": ("A | B", "compare two or more methods side by side, every cell cited"),
+    "/review": ("TOPIC", "write a related-work draft on TOPIC to out/<topic>/ (--out DIR)"),
+    "/sources": ("", "the evidence of the last answer"),
+    "/export": ("FILE", "the transcript as Markdown, with the cited papers' .bib beside it"),
+    "/model": ("", "the engine, model and endpoint answering"),
+    "/cost": ("", "tokens and cost of this session"),
+    "/clear": ("", "start a new topic: follow-ups no longer refer to earlier questions"),
+    "/quit": ("", "leave (Ctrl-D also)"),
+}
+ALIASES = {"/exit": "/quit", "/q": "/quit", "/?": "/help"}
+INTERRUPTED = "(interrupted)"
+PROMPT = "> "
+
+
+class Repl:
+    """The chat front end over ``session``.
+
+    ``console``: where answers go (injectable for tests); ``err_console``: notes, warnings and errors (default:
+    ``console``); ``plain``: the piped mode (no streaming, no spinner, each input echoed); ``out_dir``: where
+    ``/review`` writes drafts (one folder per topic).
+    """
+
+    def __init__(self, session: ChatSession, *, console: Console | None = None, err_console: Console | None = None,
+                 plain: bool = False, out_dir: str | Path = "out"):
+        self.session = session
+        self.console = console or Console()
+        self.err = err_console or self.console
+        self.plain = plain
+        self.out_dir = Path(out_dir)
+        self.failures = 0
+
+    # -- the two loops -------------------------------------------------------------------------------
+    def interactive(self, *, history=None, input=None, output=None) -> None:
+        """Read lines with prompt_toolkit until Ctrl-D or /quit. ``history``: a prompt_toolkit History (default:
+        in memory); ``input``/``output``: prompt_toolkit's (default: the terminal; tests pass a pipe)."""
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+        from prompt_toolkit.history import InMemoryHistory
+
+        prompt = PromptSession(
+            history=history if history is not None else InMemoryHistory(),
+            completer=ChatCompleter(self.session), complete_while_typing=True,
+            auto_suggest=AutoSuggestFromHistory(), input=input, output=output,
+        )
+        self.banner()
+        while True:
+            try:
+                line = prompt.prompt(PROMPT)
+            except KeyboardInterrupt:  # Ctrl-C at the prompt: a fresh line, as in a shell
+                continue
+            except EOFError:  # Ctrl-D
+                break
+            if not self.handle(line):
+                break
+
+    def pipe(self, lines: Iterable[str]) -> int:
+        """Answer one line at a time (questions and slash commands); 1 when any line failed, else 0."""
+        self.banner()
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            self.console.print(f"> {line}", markup=False, highlight=False, soft_wrap=True)
+            if not self.handle(line):
+                break
+            self.console.print()
+        return 1 if self.failures else 0
+
+    def banner(self) -> None:
+        session = self.session
+        where = f"library {session.library.settings.db} · {len(session.library)} papers"
+        if self.plain:
+            if session.llm is None:
+                self.err.print(NO_LLM_NOTE, markup=False, highlight=False, soft_wrap=True)
+            return
+        engine = session.llm.model_name if session.llm is not None else "extractive engine"
+        self.console.print(f"[bold]reviewer chat[/] · {escape(where)} · {escape(engine)}", highlight=False)
+        if session.llm is None:
+            self.console.print(f"[yellow]{escape(NO_LLM_NOTE)}[/]", highlight=False)
+        self.console.print("[dim]Ask a question, or type /help. Tab completes commands and keys; up-arrow recalls "
+                           "earlier lines; Ctrl-C stops an answer; Ctrl-D quits.[/]", highlight=False)
+
+    # -- one line ------------------------------------------------------------------------------------
+    def handle(self, line: str) -> bool:
+        """Run one line (a question or a slash command); False when the session should end."""
+        line = line.strip()
+        if not line:
+            return True
+        try:
+            if line.startswith("/"):
+                return self.command(line)
+            self.answer(line)
+        except KeyboardInterrupt:
+            if self.plain:
+                raise
+            self.console.print(f"[yellow]{INTERRUPTED}[/]", highlight=False)
+        except ReviewerError as exc:
+            self.failures += 1
+            self.err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=self.plain)
+        return True
+
+    def command(self, line: str) -> bool:
+        name, _, argument = line.partition(" ")
+        name = ALIASES.get(name.lower(), name.lower())
+        argument = argument.strip()
+        if name == "/quit":
+            return False
+        if name not in COMMANDS:
+            raise InputError(f"unknown command {name}: /help lists the commands")
+        needs = COMMANDS[name][0]
+        if needs and not argument:
+            raise InputError(f"{name} needs {needs}, e.g. {_EXAMPLES[name]}")
+        getattr(self, "do_" + name[1:])(argument)
+        return True
+
+    # -- answers -------------------------------------------------------------------------------------
+    def answer(self, question: str) -> None:
+        """Ask ``question`` (made standalone first when it is a follow-up), stream the reply, then print the
+        checked answer when it differs from what streamed, its sources and its warnings."""
+        streamed: list[str] = []
+        status = None if self.plain else self.console.status("[dim]searching the library…[/]", spinner="dots")
+
+        def on_rewrite(standalone: str) -> None:
+            self._stop(status)
+            self.console.print(f"[dim]↳ searching for: {escape(standalone)}[/]", highlight=False, soft_wrap=True)
+            if status is not None:
+                status.start()
+
+        writer = _WordWrap(self.console)
+
+        def on_token(piece: str) -> None:
+            self._stop(status)
+            streamed.append(piece)
+            writer.write(piece)
+
+        stream = self.session.engine == "llm" and not self.plain
+        if status is not None:
+            status.start()
+        try:
+            answer = self.session.ask(question, on_token=on_token if stream else None, on_rewrite=on_rewrite)
+        except KeyboardInterrupt:
+            self._stop(status)
+            if streamed:  # end the half-written line before "(interrupted)"
+                writer.close()
+            raise
+        finally:
+            self._stop(status)
+        text = body(answer)
+        if streamed:
+            writer.close()
+            if _flat("".join(streamed)) != _flat(text):
+                self.console.rule("[dim]checked answer[/]", style="dim")
+                self.console.print(cited(text), soft_wrap=self.plain)
+        else:
+            self.console.print(cited(text), soft_wrap=self.plain)
+        self._sources(answer.citations)
+        self._warnings(answer.warnings)
+
+    @staticmethod
+    def _stop(status) -> None:
+        if status is not None:
+            status.stop()
+
+    def _sources(self, papers) -> None:
+        if not papers:
+            return
+        if self.plain:
+            self.console.print("\nSources:")
+            for paper in papers:
+                self.console.print(f"  [{paper.key}]  {' '.join(paper.title.split())}", markup=False, highlight=False)
+            return
+        self.console.print("\n[bold]Sources[/]")
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(no_wrap=True)
+        grid.add_column()
+        for paper in papers:  # Text, not markup: "[key]" would be read as a Rich tag
+            grid.add_row(Text(f"  [{paper.key}]", style="cyan"), Text(" ".join(paper.title.split())))
+        self.console.print(grid, highlight=False)
+
+    def _warnings(self, warnings) -> None:
+        for warning in warnings:
+            self.err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=self.plain)
+
+    # -- slash commands ------------------------------------------------------------------------------
+    def do_help(self, _: str) -> None:
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        for name, (argument, what) in COMMANDS.items():
+            table.add_row(f"[cyan]{name}[/] {argument}".rstrip(), escape(what))
+        self.console.print(table)
+        self.console.print("[dim]Anything else is a question. Follow-ups (\"what about …?\", \"does it …?\") are "
+                           "made standalone before the search. Ctrl-C stops an answer; Ctrl-D quits.[/]",
+                           highlight=False)
+
+    def do_search(self, query: str) -> None:
+        hits = self.session.search(query, k=10)
+        table = Table(title=f"Top {len(hits)} for: {escape(query)}")
+        table.add_column("#", justify="right")
+        table.add_column("key", style="cyan", no_wrap=True)
+        table.add_column("year", justify="right")
+        table.add_column("title")
+        table.add_column("score", justify="right")
+        for rank, hit in enumerate(hits, 1):
+            table.add_row(str(rank), hit.key, str(hit.paper.year or ""), escape(hit.title), f"{hit.score:.3f}")
+        self.console.print(table)
+
+    def do_show(self, key: str) -> None:
+        paper = self.session.show(key.split()[0])
+        out = self.console
+        out.print(f"[bold cyan]{paper.key}[/]  [bold]{escape(paper.title)}[/]", highlight=False, soft_wrap=self.plain)
+        for label, value in (
+            ("authors", ", ".join(paper.authors)), ("year", paper.year), ("venue", paper.venue),
+            ("doi", paper.doi), ("arXiv", paper.arxiv_id), ("url", paper.url), ("from", ", ".join(paper.provenance)),
+        ):
+            if value:
+                out.print(f"[dim]{label:>8}:[/] {escape(str(value))}", highlight=False, soft_wrap=self.plain)
+        out.print()
+        out.print(escape(paper.abstract), highlight=False, soft_wrap=self.plain)
+
+    def do_sources(self, _: str) -> None:
+        last = self.session.last
+        if last is None:
+            self.console.print("No answer yet: ask a question first.")
+            return
+        if not last.evidence:
+            self.console.print("The last answer had no evidence: no paper was similar enough to the question.")
+            return
+        cited_keys = {p.key for p in last.citations}
+        table = Table(title=f"Evidence for: {escape(last.question)}")
+        table.add_column("#", justify="right")
+        table.add_column("key", style="cyan", no_wrap=True)
+        table.add_column("title")
+        table.add_column("similarity", justify="right")
+        table.add_column("cited", justify="center")
+        for rank, item in enumerate(last.evidence, 1):
+            table.add_row(str(rank), item.key, escape(item.title), f"{item.score:.2f}",
+                          "yes" if item.key in cited_keys else "")
+        self.console.print(table)
+
+    def do_compare(self, argument: str) -> None:
+        methods = [m.strip() for m in argument.split("|") if m.strip()]
+        with self._busy(f"comparing {len(methods)} methods…"):
+            comparison = self.session.compare(methods)
+        if self.plain:
+            self.console.print(comparison.to_markdown(), markup=False, highlight=False, soft_wrap=True)
+        else:
+            self.console.print(comparison_table(comparison))
+        self._sources(comparison.citations())
+        self._warnings(comparison.warnings)
+
+    def do_review(self, topic: str) -> None:
+        directory = self.out_dir / slug(topic)
+        with self._busy("writing a related-work draft…"):
+            self.session.review(topic, directory=directory)
+        turn = self.session.turns[-1]
+        draft = turn.result
+        self.console.print(f"A draft on {topic!r}: {len(draft.sections)} section(s), {len(turn.papers)} paper(s) "
+                           f"cited, {len(draft.flagged)} sentence(s) flagged as unsupported.", markup=False,
+                           highlight=False)
+        for number, section in enumerate(draft.sections, 1):
+            self.console.print(f"  {number}. {escape(section.heading)}", highlight=False)
+        for path in turn.files:
+            self.console.print(f"wrote {path}", markup=False, highlight=False, soft_wrap=True)
+        self._warnings(draft.warnings)
+
+    def do_export(self, path: str) -> None:
+        md, bib = self.session.export(path)
+        self.console.print(f"wrote {md} ({len(self.session.turns)} turn(s)) and {bib} "
+                           f"({len(self.session.cited_papers())} reference(s))", markup=False, highlight=False,
+                           soft_wrap=True)
+
+    def do_model(self, _: str) -> None:
+        for label, value in self.session.describe_model().items():
+            self.console.print(f"[dim]{label:>17}:[/] {escape(value)}", highlight=False, soft_wrap=True)
+
+    def do_cost(self, _: str) -> None:
+        usage = self.session.usage
+        note = " (the extractive engine calls no model)" if self.session.llm is None else ""
+        self.console.print(f"this session: {usage.summary()}{note}", markup=False, highlight=False, soft_wrap=True)
+
+    def do_clear(self, _: str) -> None:
+        self.session.clear()
+        self.console.print("New topic: the conversation is forgotten (the input history and the transcript for "
+                           "/export are kept).", highlight=False)
+
+    def _busy(self, message: str):
+        from contextlib import nullcontext
+
+        return nullcontext() if self.plain else self.console.status(f"[dim]{escape(message)}[/]", spinner="dots")
+
+
+_EXAMPLES = {
+    "/search": "/search chain-of-thought prompting",
+    "/show": "/show vaswani2017attention (Tab completes keys)",
+    "/compare": "/compare chain-of-thought | self-consistency",
+    "/review": "/review in-context learning",
+    "/export": "/export chat.md",
+}
+
+
+class _WordWrap:
+    """Writes a streamed reply to a console, wrapping between words at its width (the terminal would cut words).
+    A word is held back until the whitespace after it arrives, so it is never split across a line end."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.column = 0
+        self.space = ""
+        self.word = ""
+
+    def write(self, piece: str) -> None:
+        for part in re.findall(r"\n|[^\S\n]+|\S+", piece):
+            if part == "\n":
+                self._flush()
+                self._out("\n")
+                self.column, self.space = 0, ""
+            elif part.isspace():
+                self._flush()
+                self.space += part
+            else:
+                self.word += part
+
+    def close(self) -> None:
+        """Write what is held back and end the line."""
+        self._flush()
+        self._out("\n")
+        self.column, self.space = 0, ""
+
+    def _flush(self) -> None:
+        if not self.word:
+            return
+        if self.column and self.column + len(self.space) + len(self.word) > self.console.width:
+            self._out("\n")
+            self.column, self.space = 0, ""
+        self._out(self.space + self.word)
+        self.column += len(self.space) + len(self.word)
+        self.space = self.word = ""
+
+    def _out(self, text: str) -> None:
+        self.console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+
+
+def cited(text: str) -> Text:
+    """``text`` with its ``[key]`` citations in cyan (never read as Rich markup)."""
+    out = Text(text)
+    out.highlight_regex(citations.CITATION, "cyan")
+    return out
+
+
+def comparison_table(comparison) -> Table:
+    """A Rich table of a Comparison: one row per aspect, one column per method, cells with their citations."""
+    table = Table(show_lines=True)
+    table.add_column("aspect", style="bold")
+    for method in comparison.methods:
+        table.add_column(method)
+    for aspect in comparison.aspects:
+        row = []
+        for method in comparison.methods:
+            cell = comparison.cells.get(method, {}).get(aspect)
+            keys = f" [{'; '.join(cell.keys)}]" if cell is not None and cell.keys else ""
+            row.append(cited(cell.text + keys) if cell is not None else Text(""))
+        table.add_row(aspect, *row)
+    return table
+
+
+def slug(text: str) -> str:
+    """A folder name for ``text``: lower case, dashes, at most 60 characters."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].rstrip("-") or "review"
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+class ChatCompleter(Completer):
+    """Completes slash commands, paper keys after ``/show`` (keys starting with the word first, then keys and
+    titles containing it) and file names after ``/export``."""
+
+    def __init__(self, session: ChatSession):
+        self.session = session
+        self.paths = PathCompleter(expanduser=True)
+
+    def get_completions(self, document, complete_event):
+        text = document.text_before_cursor
+        if not text.startswith("/"):
+            return
+        if " " not in text:
+            for name, (argument, what) in COMMANDS.items():
+                if name.startswith(text.lower()):
+                    yield Completion(name + (" " if argument else ""), start_position=-len(text),
+                                     display=name, display_meta=what)
+            return
+        command, _, rest = text.partition(" ")
+        command, rest = command.lower(), rest.lstrip()
+        if command == "/show" and " " not in rest:
+            yield from self._keys(rest)
+        elif command == "/export":
+            yield from self.paths.get_completions(Document(rest, len(rest)), complete_event)
+
+    def _keys(self, word: str):
+        needle = word.lower()
+        titles = self.session.titles()
+        first = [k for k in titles if k.startswith(needle)]
+        also = [k for k in titles
+                if needle and not k.startswith(needle) and (needle in k or needle in titles[k].lower())]
+        for key in first + also:
+            yield Completion(key, start_position=-len(word), display_meta=_shorten(titles[key], 60))
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+
+
+def history_file(library, path: str | Path | None = None):
+    """A prompt_toolkit FileHistory at ``path`` (default: ``chat-history`` in the library's data directory, else
+    in the user data directory); an in-memory history when neither can be written."""
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    candidates = [Path(path)] if path else [Path(library.settings.db) / "chat-history", _user_history()]
+    for candidate in candidates:
+        try:
+            candidate.parent.mkdir(parents=True, exist_ok=True)
+            candidate.touch(exist_ok=True)
+            with candidate.open("a", encoding="utf-8"):
+                pass
+            return FileHistory(str(candidate))
+        except OSError:
+            continue
+    return InMemoryHistory()
+
+
+def _user_history() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("reviewer")) / "chat-history"

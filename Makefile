@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed
 CORPUS ?= ../shared/seeds
 QUERY  ?= in-context learning in large language models
 QUESTION ?= How do transformers learn in context, and what role does pretraining data play?
+TOPIC  ?= in-context learning
 
 .PHONY: demo test install bench clean
 
@@ -24,6 +25,7 @@ demo: $(STAMP)
 	$(BIN)/reviewer ingest $(CORPUS)
 	$(BIN)/reviewer search "$(QUERY)" -k 8
 	$(BIN)/reviewer ask "$(QUESTION)"
+	$(BIN)/reviewer review "$(TOPIC)" --out out
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -32,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/cli_startup.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/query_latency.py
+	$(BIN)/python benchmarks/review_tokens.py --db .reviewer
 
 clean:
 	rm -rf $(VENV) .reviewer out

@@ -9,7 +9,7 @@ engine's sections (quoted sentences with their [key]s). The baseline is the same
 retrieved abstract at once. Tokens are counted with tiktoken (chat-message overhead included), for the
 configured model's encoding (gpt-4o-mini: o200k_base).
 
-    .venv/bin/python benchmarks/review_tokens.py [--db DIR] [--topic TEXT] [--max-papers N] [--themes K]
+    .venv/bin/python benchmarks/review_tokens.py [--db DIR] [--topic TEXT] [--max-papers 30,60,120] [--themes K]
 
 Without --db, the sample corpus (../shared/seeds) is ingested into a temporary library first (about 30 s).
 """
@@ -29,7 +29,7 @@ def measure(library, topic: str, max_papers: int, themes: int | None) -> dict:
     """{step: [prompt tokens of each call]} of the map-reduce draft, and the stuffed prompt's tokens."""
     from reviewer import support
     from reviewer.chains import review as chain
-    from reviewer.evidence import Evidence, pack
+    from reviewer.evidence import Evidence, pack_shared
     from reviewer.tokens import count_message_tokens
 
     model = library.settings.llm.model
@@ -41,11 +41,12 @@ def measure(library, topic: str, max_papers: int, themes: int | None) -> dict:
 
     steps: dict[str, list[int]] = {"outline": [tokens(chain.outline_messages(topic, draft.themes, draft.papers))]}
     steps["sections (map)"] = []
-    dropped = 0
+    dropped = shortened = 0
     for theme in draft.themes:
-        packed = pack([Evidence.of(draft.papers[k], relevance[k]) for k in theme.keys],
-                      library.settings.llm.evidence_tokens, model)
+        packed = pack_shared([Evidence.of(draft.papers[k], relevance[k]) for k in theme.keys],
+                             library.settings.llm.evidence_tokens, model)
         dropped += len(packed.dropped)
+        shortened += len(packed.truncated)
         steps["sections (map)"].append(tokens(chain.section_messages(topic, theme, packed.text())))
     steps["support check"] = [tokens(support.check_messages([s for s in section.sentences() if s.keys], draft.papers))
                               for section in draft.sections]
@@ -55,7 +56,8 @@ def measure(library, topic: str, max_papers: int, themes: int | None) -> dict:
     stuffed_theme = chain.Theme(0, topic, [], list(draft.papers), "every theme")
     stuffed = tokens(chain.section_messages(topic, stuffed_theme, "\n\n".join(e.render() for e in everything)))
     return {"steps": steps, "stuffed": stuffed, "papers": len(draft.papers), "themes": len(draft.themes),
-            "model": model, "budget": library.settings.llm.evidence_tokens, "dropped": dropped}
+            "model": model, "budget": library.settings.llm.evidence_tokens, "dropped": dropped,
+            "shortened": shortened}
 
 
 def report(result: dict, topic: str) -> str:
@@ -72,8 +74,20 @@ def report(result: dict, topic: str) -> str:
               f"largest map-reduce prompt / stuffed prompt: {max(calls) / stuffed:.2f}",
               f"map-reduce total / stuffed prompt:          {sum(calls) / stuffed:.2f}  (the support check re-sends "
               "the cited abstracts; rewrites, when needed, add up to 2 calls per section)",
-              f"papers left out of section prompts by the evidence budget: {result['dropped']} of "
-              f"{result['papers']} (the stuffed prompt shows all, at {stuffed / result['budget']:.1f}x the budget)"]
+              f"abstracts shortened to share a section's evidence budget: {result['shortened']} of "
+              f"{result['papers']}; papers left out: {result['dropped']} (the stuffed prompt shows every abstract "
+              f"whole, at {stuffed / result['budget']:.1f}x the budget)"]
+    return "\n".join(lines)
+
+
+def summary(results: list[dict]) -> str:
+    """One line per library size: the map-reduce prompts stay bounded while the stuffed prompt grows."""
+    lines = [f"{'papers':>6} {'themes':>6} {'calls':>5} {'map-reduce total':>16} {'largest prompt':>14} "
+             f"{'stuffed prompt':>14} {'largest/stuffed':>15}"]
+    for r in results:
+        calls = [t for ts in r["steps"].values() for t in ts]
+        lines.append(f"{r['papers']:6d} {r['themes']:6d} {len(calls):5d} {sum(calls):16,d} {max(calls):14,d} "
+                     f"{r['stuffed']:14,d} {max(calls) / r['stuffed']:15.2f}")
     return "\n".join(lines)
 
 
@@ -81,7 +95,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--db", type=Path, help="an existing library of the sample corpus (default: build one)")
     parser.add_argument("--topic", default=TOPIC)
-    parser.add_argument("--max-papers", type=int, default=30)
+    parser.add_argument("--max-papers", default="30,60,120",
+                        help="comma-separated sizes; the first is shown step by step (default 30,60,120)")
     parser.add_argument("--themes", type=int, default=None)
     args = parser.parse_args()
 
@@ -94,7 +109,10 @@ def main() -> None:
         if not len(library):
             print(f"ingesting {SEEDS} into a temporary library ...", flush=True)
             library.ingest([SEEDS])
-        print(report(measure(library, args.topic, args.max_papers, args.themes), args.topic))
+        results = [measure(library, args.topic, int(n), args.themes) for n in args.max_papers.split(",")]
+        print(report(results[0], args.topic))
+        if len(results) > 1:
+            print("\nas the review grows (--max-papers):\n" + summary(results))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from llm_fixtures import (ASK_EVIDENCE, ASK_K, ASK_QUESTION, RecordingChatModel,
                           clean_env, open_ask_library)
 from reviewer import prompts
 from reviewer.chains.ask import CANNOT_ANSWER
-from reviewer.evidence import Evidence, pack
+from reviewer.evidence import Evidence, pack, pack_shared
 from reviewer.llm import LLM, ResponseCache
 from reviewer.tokens import count_tokens
 
@@ -101,6 +101,19 @@ def test_pack_keeps_order_and_takes_a_later_item_that_still_fits():
     packed = pack(items, budget)
     assert packed.keys() == ["a", "c"] and [e.key for e in packed.dropped] == ["b"]
     assert packed.tokens <= budget and count_tokens(packed.text()) <= budget
+
+
+def test_pack_shared_shortens_the_long_abstracts_so_that_every_item_is_seen():
+    items = [Evidence("a", "A", "word " * 50), Evidence("b", "B", "word " * 400), Evidence("c", "C", "word " * 300)]
+    whole = sum(count_tokens(e.render()) + 2 for e in items)
+    assert pack_shared(items, whole).keys() == ["a", "b", "c"] and not pack_shared(items, whole).truncated
+    packed = pack_shared(items, 400)
+    assert packed.keys() == ["a", "b", "c"] and packed.dropped == []
+    assert packed.truncated == ["b", "c"]  # the short one stays whole; the long ones share the rest
+    assert packed.included[0] == items[0] and packed.included[1].abstract.endswith(" …")
+    assert packed.tokens <= 400 and count_tokens(packed.text()) <= 400
+    tiny = pack_shared(items, 60, min_share=40)  # not even 40 tokens each: the least relevant are left out
+    assert tiny.keys() == ["a"] and [e.key for e in tiny.dropped] == ["b", "c"] and tiny.tokens <= 60
 
 
 # ------------------------------------------------------------------------------------------ injection

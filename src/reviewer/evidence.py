@@ -75,3 +75,35 @@ def pack(items: Sequence[Evidence], budget: int, model: str | None = None) -> Pa
         else:
             packed.dropped.append(item)
     return packed
+
+
+def pack_shared(items: Sequence[Evidence], budget: int, model: str | None = None, *,
+                min_share: int = 40) -> Packed:
+    """Like :func:`pack`, but when the items do not all fit, every abstract is cut to a fair share of the
+    budget rather than leaving papers out: short abstracts stay whole and the longer ones share what is left
+    equally. Only when even ``min_share`` tokens each would not fit are the least relevant items dropped.
+    Used where every paper should be seen (a review section is written from all of its theme's papers)."""
+    from reviewer.tokens import count_tokens, truncate_to_tokens
+
+    items = list(items)
+    costs = [count_tokens(item.render(), model) + _SEPARATOR_TOKENS for item in items]
+    if sum(costs) <= budget:
+        return Packed(included=items, tokens=sum(costs))
+    overheads = [count_tokens(replace(item, abstract="").render(), model) + _SEPARATOR_TOKENS + 4 for item in items]
+    kept = len(items)
+    while kept and sum(overheads[:kept]) + kept * min_share > budget:
+        kept -= 1
+    lengths = [count_tokens(item.abstract, model) for item in items[:kept]]
+    remaining, caps = budget - sum(overheads[:kept]), [0] * kept
+    for left, i in enumerate(sorted(range(kept), key=lambda j: lengths[j]), start=0):
+        share = remaining // (kept - left)
+        caps[i] = min(lengths[i], share)
+        remaining -= caps[i]
+    packed = Packed(dropped=items[kept:])
+    for item, length, cap in zip(items[:kept], lengths, caps):
+        if cap < length:
+            item = replace(item, abstract=truncate_to_tokens(item.abstract, cap, model).rstrip() + " …")
+            packed.truncated.append(item.key)
+        packed.included.append(item)
+        packed.tokens += count_tokens(item.render(), model) + _SEPARATOR_TOKENS
+    return packed

@@ -44,7 +44,7 @@ from reviewer import citations, extractive, prompts, support
 from reviewer import themes as theming
 from reviewer.draft import EXTRACTIVE_NOTE, UNSUPPORTED, Draft, Section, Sentence, Theme
 from reviewer.errors import InputError, NotFoundError
-from reviewer.evidence import Evidence, pack
+from reviewer.evidence import Evidence, pack_shared
 from reviewer.llm import LLM
 
 ProgressFn = Callable[[str, int, int], None]
@@ -219,8 +219,15 @@ def _central_sentences(embedder, papers, keys: list[str], centroid, topic_vector
     out = []
     for i in chosen:
         sentence, key = pool[i]
-        out.append(Sentence(f"{_quote(sentence)} [{key}]", [key]))
+        out.append(Sentence(_cited(_quote(sentence), key), [key]))
     return out
+
+
+def _cited(text: str, key: str) -> str:
+    """``text`` with ``[key]`` before its final full stop (or ? or !), as a citation sits in a paper."""
+    if text[-1:] in (".", "!", "?") and not text.endswith("..."):
+        return f"{text[:-1].rstrip()} [{key}]{text[-1]}"
+    return f"{text} [{key}]"
 
 
 def _quote(sentence: str) -> str:
@@ -290,13 +297,14 @@ def _outline(draft: Draft, base: list[Theme], llm: LLM, use_cache: bool) -> list
 
 
 def _section(draft: Draft, theme: Theme, relevance, budget: int, llm: LLM, use_cache: bool) -> Section:
-    """One section, written from the theme's papers only (most central first, packed into ``budget``)."""
+    """One section, written from the theme's papers only (most central first; when they do not all fit in
+    ``budget``, the longer abstracts are shortened to share it, so that every paper is seen)."""
     evidence = [Evidence.of(draft.papers[k], relevance.get(k, 0.0)) for k in theme.keys]
-    packed = pack(evidence, budget, llm.model_name)
+    packed = pack_shared(evidence, budget, llm.model_name)
     where = f"section {theme.name!r}"
     if packed.truncated:
-        draft.warnings.append(f"{where}: the abstract of {', '.join(packed.truncated)} was cut to fit the evidence "
-                              f"budget of {budget} tokens (REVIEWER_LLM_EVIDENCE_TOKENS)")
+        draft.warnings.append(f"{where}: {len(packed.truncated)} of its {len(evidence)} abstracts were shortened to "
+                              f"share the evidence budget of {budget} tokens (REVIEWER_LLM_EVIDENCE_TOKENS)")
     if packed.dropped:
         draft.warnings.append(f"{where}: {len(packed.dropped)} paper(s) did not fit the evidence budget of {budget} "
                               "tokens (REVIEWER_LLM_EVIDENCE_TOKENS) and were not shown to the model: "

@@ -10,6 +10,8 @@ import typer
 from reviewer.cli.options import DbOption, open_library
 from reviewer.cli.output import console, err_console
 
+SHOW_FLAGGED = 10  # flagged sentences listed on screen; review.json lists them all
+
 
 def review(
     topic: Annotated[str, typer.Argument(help="What the related-work section is about, in your own words.")],
@@ -92,10 +94,13 @@ def _print_summary(draft, written: list[Path]) -> None:
     if flagged:
         out.print(f"\n[bold yellow]Flagged[/] ({len(flagged)} sentence{'s' if len(flagged) != 1 else ''} not "
                   "supported by the cited abstracts, kept and marked in the files)", soft_wrap=True)
-        for sentence in flagged:
+        for sentence in flagged[:SHOW_FLAGGED]:
             out.print(f"  - {escape(_excerpt(sentence.text))}", highlight=False, soft_wrap=True)
             if sentence.reason:
                 out.print(f"    [dim]{escape(_excerpt(sentence.reason, 160))}[/]", highlight=False, soft_wrap=True)
+        if len(flagged) > SHOW_FLAGGED:
+            out.print(f"  … and {len(flagged) - SHOW_FLAGGED} more: every flagged sentence is listed under "
+                      "\"flagged\" in review.json", highlight=False, soft_wrap=True)
     else:
         out.print("\nNo sentence flagged: every checked sentence is supported by the abstracts it cites.",
                   soft_wrap=True)

@@ -11,7 +11,6 @@ have). Query embedding is real. Short queries are titles; long queries are 4-sen
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from pathlib import Path

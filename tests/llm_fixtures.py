@@ -120,39 +120,67 @@ ASK_LLM_ENV = {
 OPENAI_URL = "https://api.openai.com/v1"
 
 
-def build_ask_library(directory: Path, embedder):
-    """The small library of the recorded scenario: six hand-written papers."""
+def build_library(directory: Path, embedder, sources) -> Path:
+    """A library of ``sources`` in ``directory`` (clean environment); returns its data directory."""
     from reviewer.config import Settings
     from reviewer.library import Library
 
     directory.mkdir(parents=True, exist_ok=True)
     with pytest.MonkeyPatch.context() as mp:
         clean_env(mp, directory / "cache")
-        library = Library.open(settings=Settings(db=directory / "db"), embedder=embedder)
-        library.ingest([ASK_FIXTURE])
+        Library.open(settings=Settings(db=directory / "db"), embedder=embedder).ingest(sources)
     return directory / "db"
 
 
 _BUILT: dict[str, Path] = {}
 
 
+def fixture_db(name: str, sources, tmp_path_factory, embedder) -> Path:
+    """The data directory of the scenario library ``name`` (built once per test session, then only read)."""
+    if name not in _BUILT:
+        _BUILT[name] = build_library(tmp_path_factory.mktemp(f"{name}-library"), embedder, sources)
+    return _BUILT[name]
+
+
 @pytest.fixture(scope="session")
 def ask_db(tmp_path_factory, minilm) -> Path:
-    """The data directory of the recorded scenario's library (built once per test session, then only read)."""
-    if "ask" not in _BUILT:
-        _BUILT["ask"] = build_ask_library(tmp_path_factory.mktemp("ask-library"), minilm)
-    return _BUILT["ask"]
+    """The data directory of the recorded `ask` scenario's library."""
+    return fixture_db("ask", [ASK_FIXTURE], tmp_path_factory, minilm)
 
 
-def open_ask_library(ask_db: Path, embedder, monkeypatch, cache_dir: Path, env: dict[str, str]):
-    """The scenario's library with a clean environment plus ``env`` (REVIEWER_LLM_* settings)."""
+def open_fixture_library(db: Path, embedder, monkeypatch, cache_dir: Path, env: dict[str, str] | None = None):
+    """A scenario's library with a clean environment plus ``env`` (REVIEWER_LLM_* settings)."""
     from reviewer.config import Settings
     from reviewer.library import Library
 
     clean_env(monkeypatch, cache_dir)
-    for name, value in env.items():
+    for name, value in (env or {}).items():
         monkeypatch.setenv(name, value)
-    return Library.open(settings=Settings(db=ask_db), embedder=embedder)
+    return Library.open(settings=Settings(db=db), embedder=embedder)
+
+
+def cassette_fixtures(directory: Path = CASSETTES, *, replay_only: bool = False,
+                      match_on=("method", "uri", "body")):
+    """pytest-recording's two module fixtures, for a test module to bind:
+    ``vcr_config, vcr_cassette_dir = cassette_fixtures(...)``. ``replay_only``: record mode none whatever
+    --record-mode says (modules that only replay, and hand-written cassettes)."""
+
+    @pytest.fixture(scope="module")
+    def vcr_config():
+        options = vcr_options(match_on)
+        return {**options, "record_mode": "none"} if replay_only else options
+
+    @pytest.fixture(scope="module")
+    def vcr_cassette_dir():
+        return str(directory)
+
+    return vcr_config, vcr_cassette_dir
+
+
+def cassette_endpoint_env(request, record_mode: str) -> dict[str, str]:
+    """:func:`endpoint_env` for the cassette named by the test's ``default_cassette`` marker."""
+    cassette = CASSETTES / (request.node.get_closest_marker("default_cassette").args[0] + ".yaml")
+    return endpoint_env(cassette, record_mode)
 
 
 def cassette_endpoint(cassette: Path) -> tuple[str | None, str]:

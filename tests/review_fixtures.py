@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_fixtures import clean_env
+from llm_fixtures import fixture_db
 
 REVIEW_FIXTURE = Path(__file__).resolve().parent / "fixtures" / "review" / "papers.jsonl"
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -46,27 +46,10 @@ def fixture_papers() -> dict:
             for key, row in zip(REVIEW_KEYS, lines)}
 
 
-def _build(directory: Path, embedder, sources) -> Path:
-    from reviewer.config import Settings
-    from reviewer.library import Library
-
-    directory.mkdir(parents=True, exist_ok=True)
-    with pytest.MonkeyPatch.context() as mp:
-        clean_env(mp, directory / "cache")
-        library = Library.open(settings=Settings(db=directory / "db"), embedder=embedder)
-        library.ingest(sources)
-    return directory / "db"
-
-
-_BUILT: dict[str, Path] = {}
-
-
 @pytest.fixture(scope="session")
 def review_db(tmp_path_factory, minilm) -> Path:
     """The data directory of the review scenario's library (built once per session, then only read)."""
-    if "review" not in _BUILT:
-        _BUILT["review"] = _build(tmp_path_factory.mktemp("review-library"), minilm, [REVIEW_FIXTURE])
-    return _BUILT["review"]
+    return fixture_db("review", [REVIEW_FIXTURE], tmp_path_factory, minilm)
 
 
 @pytest.fixture(scope="session")
@@ -74,17 +57,4 @@ def seeds_db(tmp_path_factory, minilm) -> Path:
     """A library of the whole sample corpus (about 25 s to build, once per session)."""
     if not SEEDS.is_dir():
         pytest.skip(f"the sample corpus is not at {SEEDS}")
-    if "seeds" not in _BUILT:
-        _BUILT["seeds"] = _build(tmp_path_factory.mktemp("seeds-library"), minilm, [SEEDS])
-    return _BUILT["seeds"]
-
-
-def open_library(db: Path, embedder, monkeypatch, cache_dir: Path, env: dict[str, str] | None = None):
-    """A library on ``db`` with a clean environment plus ``env`` (REVIEWER_LLM_* settings)."""
-    from reviewer.config import Settings
-    from reviewer.library import Library
-
-    clean_env(monkeypatch, cache_dir)
-    for name, value in (env or {}).items():
-        monkeypatch.setenv(name, value)
-    return Library.open(settings=Settings(db=db), embedder=embedder)
+    return fixture_db("seeds", [SEEDS], tmp_path_factory, minilm)

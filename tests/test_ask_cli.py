@@ -12,21 +12,14 @@ from typer.testing import CliRunner
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import (ASK_EVIDENCE, ASK_LLM_ENV, ASK_QUESTION, CASSETTES, FAKE_KEY, ask_db,  # noqa: F401
-                          clean_env, endpoint_env, recorded_interactions, recorded_reply, vcr_options)
+                          cassette_fixtures, clean_env, endpoint_env, recorded_interactions, recorded_reply)
 from reviewer.cli.main import app
 from reviewer.extractive import NO_LLM_NOTE
 
 pytestmark = pytest.mark.block_network
 
 
-@pytest.fixture(scope="module")
-def vcr_config():
-    return {**vcr_options(), "record_mode": "none"}  # replay only, whatever --record-mode says
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir():
-    return str(CASSETTES)
+vcr_config, vcr_cassette_dir = cassette_fixtures(replay_only=True)
 
 
 def flat(text: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import ASK_EVIDENCE, ASK_K, ASK_QUESTION, RecordingChatModel, ask_db, open_ask_library  # noqa: F401
+from llm_fixtures import ASK_EVIDENCE, ASK_K, ASK_QUESTION, RecordingChatModel, ask_db, open_fixture_library  # noqa: F401
 from reviewer import citations, extractive
 from reviewer.chains.ask import CANNOT_ANSWER
 from reviewer.evidence import Evidence
@@ -22,7 +22,7 @@ UNANSWERABLE = "What is the best recipe for sourdough bread?"
 
 @pytest.fixture
 def library(ask_db, minilm, monkeypatch, tmp_path):
-    return open_ask_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {})
+    return open_fixture_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {})
 
 
 def fake_llm(library, tmp_path, *replies):

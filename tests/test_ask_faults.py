@@ -8,7 +8,7 @@ import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import (ASK_EVIDENCE, ASK_K, ASK_QUESTION, CASSETTES, FAKE_KEY, ask_db,  # noqa: F401
-                          open_ask_library, vcr_options)
+                          cassette_fixtures, open_fixture_library)
 from reviewer.chains.ask import CANNOT_ANSWER
 
 pytestmark = pytest.mark.block_network
@@ -17,19 +17,12 @@ FAULT_ENV = {"REVIEWER_LLM_BASE_URL": "http://llm.invalid/v1", "REVIEWER_LLM_MOD
              "REVIEWER_LLM_API_KEY": FAKE_KEY, "REVIEWER_LLM_MAX_RETRIES": "0"}
 
 
-@pytest.fixture(scope="module")
-def vcr_config():
-    return {**vcr_options(match_on=("method", "uri")), "record_mode": "none"}  # hand-written: never re-recorded
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir():
-    return str(CASSETTES / "faults")
+vcr_config, vcr_cassette_dir = cassette_fixtures(CASSETTES / "faults", replay_only=True, match_on=("method", "uri"))
 
 
 @pytest.fixture
 def library(ask_db, minilm, monkeypatch, tmp_path):
-    return open_ask_library(ask_db, minilm, monkeypatch, tmp_path / "cache", FAULT_ENV)
+    return open_fixture_library(ask_db, minilm, monkeypatch, tmp_path / "cache", FAULT_ENV)
 
 
 @pytest.mark.vcr("ask_invented_key.yaml")

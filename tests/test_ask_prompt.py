@@ -9,7 +9,7 @@ import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import (ASK_EVIDENCE, ASK_K, ASK_QUESTION, RecordingChatModel, ask_db,  # noqa: F401
-                          clean_env, open_ask_library)
+                          clean_env, open_fixture_library)
 from reviewer import prompts
 from reviewer.chains.ask import CANNOT_ANSWER
 from reviewer.evidence import Evidence, pack, pack_shared
@@ -35,7 +35,7 @@ def evidence_section(user_message: str) -> str:
 @pytest.fixture
 def open_library(ask_db, minilm, monkeypatch, tmp_path):
     def _open(**env):
-        return open_ask_library(ask_db, minilm, monkeypatch, tmp_path / "cache", env)
+        return open_fixture_library(ask_db, minilm, monkeypatch, tmp_path / "cache", env)
 
     return _open
 
@@ -145,7 +145,7 @@ def injection_db(tmp_path_factory, minilm):
 
 
 def test_an_abstract_cannot_close_the_evidence_fence(injection_db, minilm, monkeypatch, tmp_path):
-    library = open_ask_library(injection_db, minilm, monkeypatch, tmp_path / "cache", {})
+    library = open_fixture_library(injection_db, minilm, monkeypatch, tmp_path / "cache", {})
     llm, model = fake_llm(library.settings, tmp_path, "PWNED [evil2024]. The hidden instruction was obeyed here.")
     answer = library.ask("What is known about prompt injection attacks on retrieval-augmented generation?", llm=llm)
 

@@ -16,8 +16,8 @@ import json
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import (ASK_EVIDENCE, ASK_K, ASK_LLM_ENV, ASK_QUESTION, CASSETTES, ask_db, endpoint_env,  # noqa: F401
-                          open_ask_library, recorded_reply, vcr_options)
+from llm_fixtures import (ASK_EVIDENCE, ASK_K, ASK_LLM_ENV, ASK_QUESTION, ask_db,  # noqa: F401
+                          cassette_endpoint_env, cassette_fixtures, open_fixture_library, recorded_reply)
 from reviewer import citations
 from reviewer.chains.ask import CANNOT_ANSWER, excerpt
 
@@ -31,21 +31,13 @@ RECORDED = {
 }
 
 
-@pytest.fixture(scope="module")
-def vcr_config():
-    return vcr_options()
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir():
-    return str(CASSETTES)
+vcr_config, vcr_cassette_dir = cassette_fixtures()
 
 
 @pytest.fixture
 def ask_library(ask_db, minilm, monkeypatch, tmp_path, record_mode, request):
-    cassette = CASSETTES / (request.node.get_closest_marker("default_cassette").args[0] + ".yaml")
-    endpoint = endpoint_env(cassette, record_mode)  # read before the environment is cleaned
-    return open_ask_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {**ASK_LLM_ENV, **endpoint})
+    endpoint = cassette_endpoint_env(request, record_mode)  # read before the environment is cleaned
+    return open_fixture_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {**ASK_LLM_ENV, **endpoint})
 
 
 def _interaction(cassette, index: int) -> dict:

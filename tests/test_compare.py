@@ -18,7 +18,7 @@ import pytest
 
 from conftest import SEEDS
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import RecordingChatModel, clean_env
+from llm_fixtures import RecordingChatModel, clean_env, fixture_db, open_fixture_library
 from reviewer import citations, extractive
 from reviewer.chains.compare import (ASPECTS, NO_LLM_NOTE, NOT_REPORTED, Cell, Comparison, Target, compare,
                                      methods_from_titles, parse_aspects, parse_methods, table_schema)
@@ -42,38 +42,15 @@ UNCOVERED_WARNING = ("no paper of this collection is similar enough to 'quantum 
                      "0.3): its cells say 'not reported'")
 LRA, PT, QA = COMPARE_METHODS
 
-_BUILT: dict[str, Path] = {}
-
-
 @pytest.fixture(scope="session")
 def compare_db(tmp_path_factory, minilm) -> Path:
     """The data directory of the scenario's library (built once per test session, then only read)."""
-    if "compare" not in _BUILT:
-        from reviewer.config import Settings
-        from reviewer.library import Library
-
-        directory = tmp_path_factory.mktemp("compare-library")
-        with pytest.MonkeyPatch.context() as mp:
-            clean_env(mp, directory / "cache")
-            Library.open(settings=Settings(db=directory / "db"), embedder=minilm).ingest([COMPARE_FIXTURE])
-        _BUILT["compare"] = directory / "db"
-    return _BUILT["compare"]
-
-
-def open_compare_library(compare_db: Path, embedder, monkeypatch, cache_dir: Path, env: dict[str, str]):
-    """The scenario's library with a clean environment plus ``env`` (REVIEWER_LLM_* settings)."""
-    from reviewer.config import Settings
-    from reviewer.library import Library
-
-    clean_env(monkeypatch, cache_dir)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return Library.open(settings=Settings(db=compare_db), embedder=embedder)
+    return fixture_db("compare", [COMPARE_FIXTURE], tmp_path_factory, minilm)
 
 
 @pytest.fixture
 def library(compare_db, minilm, monkeypatch, tmp_path):
-    return open_compare_library(compare_db, minilm, monkeypatch, tmp_path / "cache", {})
+    return open_fixture_library(compare_db, minilm, monkeypatch, tmp_path / "cache", {})
 
 
 def fake_llm(library, tmp_path, *replies):

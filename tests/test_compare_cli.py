@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import CASSETTES, clean_env, endpoint_env, vcr_options
+from llm_fixtures import CASSETTES, cassette_fixtures, clean_env, endpoint_env
 from reviewer.chains.compare import NO_LLM_NOTE, NOT_REPORTED
 from reviewer.cli.main import app
 from test_compare import COMPARE_EVIDENCE, COMPARE_METHODS, UNCOVERED_WARNING, compare_db  # noqa: F401
@@ -21,14 +21,7 @@ from test_compare_recorded import COMPARE_LLM_ENV, RECORDED
 pytestmark = pytest.mark.block_network
 
 
-@pytest.fixture(scope="module")
-def vcr_config():
-    return {**vcr_options(), "record_mode": "none"}  # replay only, whatever --record-mode says
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir():
-    return str(CASSETTES)
+vcr_config, vcr_cassette_dir = cassette_fixtures(replay_only=True)
 
 
 def flat(text: str) -> str:

@@ -17,10 +17,10 @@ import json
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import CASSETTES, endpoint_env, vcr_options
+from llm_fixtures import cassette_endpoint_env, cassette_fixtures, open_fixture_library
 from reviewer.chains.compare import NOT_REPORTED, check_cells
 from test_compare import (ASPECTS3, COMPARE_EVIDENCE, COMPARE_K, COMPARE_METHODS, UNCOVERED_WARNING,  # noqa: F401
-                          assert_grounded, compare_db, open_compare_library)
+                          assert_grounded, compare_db)
 
 pytestmark = [pytest.mark.vcr, pytest.mark.block_network]
 
@@ -62,21 +62,13 @@ RECORDED: dict[str, dict] = {
 }
 
 
-@pytest.fixture(scope="module")
-def vcr_config():
-    return vcr_options()
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir():
-    return str(CASSETTES)
+vcr_config, vcr_cassette_dir = cassette_fixtures()
 
 
 @pytest.fixture
 def compare_library(compare_db, minilm, monkeypatch, tmp_path, record_mode, request):
-    cassette = CASSETTES / (request.node.get_closest_marker("default_cassette").args[0] + ".yaml")
-    endpoint = endpoint_env(cassette, record_mode)  # read before the environment is cleaned
-    return open_compare_library(compare_db, minilm, monkeypatch, tmp_path / "cache", {**COMPARE_LLM_ENV, **endpoint})
+    endpoint = cassette_endpoint_env(request, record_mode)  # read before the environment is cleaned
+    return open_fixture_library(compare_db, minilm, monkeypatch, tmp_path / "cache", {**COMPARE_LLM_ENV, **endpoint})
 
 
 def _exchange(cassette, index: int) -> tuple[dict, dict]:

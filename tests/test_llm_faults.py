@@ -14,7 +14,7 @@ import httpx2
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import CASSETTES, FAKE_KEY, clean_env, vcr_options
+from llm_fixtures import CASSETTES, FAKE_KEY, cassette_fixtures, clean_env
 from reviewer.llm import LLM, LLMError, ResponseCache, make_chat_model
 
 pytestmark = pytest.mark.block_network
@@ -23,14 +23,7 @@ MESSAGES = [{"role": "user", "content": "Say hello."}]
 BASE_URL = "http://llm.invalid/v1"
 
 
-@pytest.fixture(scope="module")
-def vcr_config():
-    return {**vcr_options(match_on=("method", "uri")), "record_mode": "none"}  # hand-written: never re-recorded
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir():
-    return str(CASSETTES / "faults")
+vcr_config, vcr_cassette_dir = cassette_fixtures(CASSETTES / "faults", replay_only=True, match_on=("method", "uri"))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import ASK_K, ASK_QUESTION, RecordingChatModel, ask_db, clean_env, open_ask_library  # noqa: F401
+from llm_fixtures import ASK_K, ASK_QUESTION, RecordingChatModel, ask_db, clean_env, open_fixture_library  # noqa: F401
 from reviewer.config import LLMSettings
 from reviewer.llm import LLM, LLMError, ResponseCache, Usage, default_cache_path, price
 from reviewer.tokens import count_message_tokens, count_tokens
@@ -139,7 +139,7 @@ def test_usage_adds_up():
 
 
 def test_library_ask_twice_costs_zero_tokens_the_second_time(ask_db, minilm, monkeypatch, tmp_path):
-    library = open_ask_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {})
+    library = open_fixture_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {})
     model = RecordingChatModel(replies=[REPLY, REPLY])
     llm = LLM(library.settings.llm, chat_model=model, cache=ResponseCache(tmp_path / "r.sqlite"))
     first = library.ask(ASK_QUESTION, k=ASK_K, llm=llm)

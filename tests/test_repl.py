@@ -27,20 +27,16 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import ASK_QUESTION, RecordingChatModel, ask_db, clean_env, open_ask_library  # noqa: F401
+from llm_fixtures import ASK_QUESTION, RecordingChatModel, ask_db, clean_env, open_fixture_library  # noqa: F401
 from reviewer import ChatSession, citations
 from reviewer.cli.main import app
 from reviewer.extractive import NO_LLM_NOTE
 from reviewer.llm import LLM, ResponseCache
 from reviewer.repl import COMMANDS, ChatCompleter, Repl, slug
+from test_session import CARRIED, CONDENSED, FIRST_REPLY, FOLLOW_UP  # the same conversation
 
 pytestmark = pytest.mark.block_network
 
-FOLLOW_UP = "What about label noise?"
-CARRIED = "What about label noise? — in-context learning"
-CONDENSED = "How does label noise in demonstrations affect in-context learning?"
-FIRST_REPLY = "Pretraining mixtures with rare tokens make in-context learning more reliable [okafor2024pretraining]."
-SECOND_REPLY = "Larger models follow flipped demonstration labels, smaller ones rely on the format [raman2024demonstrations]."
 ENTER, CTRL_C, CTRL_D, UP, TAB = "\r", "\x03", "\x04", "\x1b[A", "\t"
 STEP_TIMEOUT = 60.0
 
@@ -108,7 +104,7 @@ def run_repl(session: ChatSession, steps, tmp_path: Path, history: FileHistory |
 
 @pytest.fixture
 def library(ask_db, minilm, monkeypatch, tmp_path):
-    return open_ask_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {})
+    return open_fixture_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {})
 
 
 def fake_llm(library, tmp_path, *replies, model_class=RecordingChatModel, **options):

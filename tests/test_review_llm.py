@@ -10,8 +10,8 @@ import json
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import RecordingChatModel
-from review_fixtures import REVIEW_GROUPS, REVIEW_THEMES, REVIEW_TOPIC, open_library, review_db  # noqa: F401
+from llm_fixtures import RecordingChatModel, open_fixture_library
+from review_fixtures import REVIEW_GROUPS, REVIEW_THEMES, REVIEW_TOPIC, review_db  # noqa: F401
 from reviewer.chains.review import STEPS
 from reviewer.draft import REWRITTEN, SUPPORTED, UNCHECKED, UNSUPPORTED
 from reviewer.errors import NotFoundError
@@ -66,7 +66,7 @@ REPLIES = [
 
 @pytest.fixture
 def library(review_db, minilm, monkeypatch, tmp_path):
-    return open_library(review_db, minilm, monkeypatch, tmp_path / "cache")
+    return open_fixture_library(review_db, minilm, monkeypatch, tmp_path / "cache")
 
 
 def fake_llm(library, cache_path, replies):

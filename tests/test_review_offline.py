@@ -9,7 +9,8 @@ import dataclasses
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from review_fixtures import REVIEW_TOPIC, open_library, review_db, seeds_db  # noqa: F401
+from llm_fixtures import open_fixture_library
+from review_fixtures import REVIEW_TOPIC, review_db, seeds_db  # noqa: F401
 from reviewer import citations, support, themes
 from reviewer.chains.review import EXTRACTIVE_NOTE, SECTION_SENTENCES, STEPS
 from reviewer.draft import SUPPORTED, UNCHECKED
@@ -22,7 +23,7 @@ TOPIC = "in-context learning in large language models"
 
 @pytest.fixture
 def seeds(seeds_db, minilm, monkeypatch, tmp_path):
-    return open_library(seeds_db, minilm, monkeypatch, tmp_path / "cache")
+    return open_fixture_library(seeds_db, minilm, monkeypatch, tmp_path / "cache")
 
 
 def test_every_citation_is_a_corpus_paper_of_its_sections_theme(seeds):
@@ -76,7 +77,7 @@ def test_a_topic_the_corpus_does_not_cover_is_an_error(seeds):
 
 @pytest.fixture
 def small(review_db, minilm, monkeypatch, tmp_path):
-    return open_library(review_db, minilm, monkeypatch, tmp_path / "cache")
+    return open_fixture_library(review_db, minilm, monkeypatch, tmp_path / "cache")
 
 
 def test_the_extractive_engine_on_the_fixture_library(small):

@@ -16,8 +16,8 @@ import json
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import CASSETTES, endpoint_env, recorded_reply, vcr_options
-from review_fixtures import REVIEW_GROUPS, REVIEW_THEMES, REVIEW_TOPIC, open_library, review_db  # noqa: F401
+from llm_fixtures import cassette_endpoint_env, cassette_fixtures, open_fixture_library, recorded_reply
+from review_fixtures import REVIEW_GROUPS, REVIEW_THEMES, REVIEW_TOPIC, review_db  # noqa: F401
 from reviewer import citations
 from reviewer.chains.review import _clean
 from reviewer.draft import REWRITTEN, SUPPORTED, UNCHECKED, UNSUPPORTED
@@ -45,21 +45,13 @@ RECORDED = {
 RECORDED_SUPPORT = {"names": ["Verdicts", "Rewrites"], "verdicts": ["unsupported", "unsupported"]}
 
 
-@pytest.fixture(scope="module")
-def vcr_config():
-    return vcr_options()
-
-
-@pytest.fixture(scope="module")
-def vcr_cassette_dir():
-    return str(CASSETTES)
+vcr_config, vcr_cassette_dir = cassette_fixtures()
 
 
 @pytest.fixture
 def library(review_db, minilm, monkeypatch, tmp_path, record_mode, request):
-    cassette = CASSETTES / (request.node.get_closest_marker("default_cassette").args[0] + ".yaml")
-    endpoint = endpoint_env(cassette, record_mode)  # read before the environment is cleaned
-    return open_library(review_db, minilm, monkeypatch, tmp_path / "cache", {**REVIEW_LLM_ENV, **endpoint})
+    endpoint = cassette_endpoint_env(request, record_mode)  # read before the environment is cleaned
+    return open_fixture_library(review_db, minilm, monkeypatch, tmp_path / "cache", {**REVIEW_LLM_ENV, **endpoint})
 
 
 def _requests(cassette) -> list[tuple[dict, dict]]:

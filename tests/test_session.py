@@ -10,7 +10,7 @@ import bibtexparser
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import ASK_EVIDENCE, ASK_QUESTION, FAKE_KEY, RecordingChatModel, ask_db, open_ask_library  # noqa: F401
+from llm_fixtures import ASK_EVIDENCE, ASK_QUESTION, FAKE_KEY, RecordingChatModel, ask_db, open_fixture_library  # noqa: F401
 from reviewer import ChatSession, citations
 from reviewer.chains.ask import CANNOT_ANSWER
 from reviewer.errors import InputError
@@ -39,7 +39,7 @@ class InterruptingChatModel(RecordingChatModel):
 
 @pytest.fixture
 def library(ask_db, minilm, monkeypatch, tmp_path):
-    return open_ask_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {})
+    return open_fixture_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {})
 
 
 @pytest.fixture

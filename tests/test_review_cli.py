@@ -13,28 +13,11 @@ import bibtexparser
 import pytest
 from typer.testing import CliRunner
 
-from conftest import SEEDS, seed_papers, write_listing
 from llm_fixtures import clean_env, isolated_cache  # noqa: F401  (autouse)
-from review_fixtures import REVIEW_GROUPS, REVIEW_KEYS, REVIEW_THEMES, REVIEW_TOPIC, review_db  # noqa: F401
+from review_fixtures import REVIEW_GROUPS, REVIEW_KEYS, REVIEW_THEMES, REVIEW_TOPIC, review_db, seeds_db  # noqa: F401
 from reviewer import citations
 from reviewer.cli.main import app
 from reviewer.draft import EXTRACTIVE_NOTE, FILES
-
-
-@pytest.fixture(scope="module")
-def seed_db(tmp_path_factory, minilm) -> Path:
-    """A library of 24 papers of one sample listing page (built once for the module, then only read)."""
-    from reviewer.config import Settings
-    from reviewer.library import Library
-
-    if not SEEDS.is_dir():
-        pytest.skip(f"the sample corpus is not at {SEEDS}")
-    root = tmp_path_factory.mktemp("review-seeds")
-    listing = write_listing(root / "listing.txt", seed_papers(24))
-    with pytest.MonkeyPatch.context() as mp:
-        clean_env(mp, root / "cache")
-        Library.open(settings=Settings(db=root / "db"), embedder=minilm).ingest([listing])
-    return root / "db"
 
 
 @pytest.fixture
@@ -100,15 +83,15 @@ def test_the_same_review_twice_gives_byte_identical_files(cli, review_db, tmp_pa
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
-def test_a_review_of_sample_corpus_papers(cli, seed_db, tmp_path):
+def test_a_review_of_sample_corpus_papers(cli, seeds_db, tmp_path):
     from reviewer.config import Settings
     from reviewer.library import Library
 
     out = tmp_path / "out"
-    result = cli(seed_db, "multimodal models for instance-level visual understanding", "--out", out,
+    result = cli(seeds_db, "multimodal models for instance-level visual understanding", "--out", out,
                  "--max-papers", 12)
     assert result.exit_code == 0, result.output
-    data = check_files(out, {p.key for p in Library.open(settings=Settings(db=seed_db)).papers()})
+    data = check_files(out, {p.key for p in Library.open(settings=Settings(db=seeds_db)).papers()})
     assert 0 < len({k for t in data["themes"] for k in t["keys"]}) <= 12
 
 

@@ -312,7 +312,7 @@ class Repl:
     def do_cost(self, _: str) -> None:
         usage = self.session.usage
         note = " (the extractive engine calls no model)" if self.session.llm is None else ""
-        self.console.print(f"this session: {usage.summary()}{note}", markup=False, highlight=False, soft_wrap=True)
+        self.console.print(f"this session: {usage.summary()}{note}", markup=False, highlight=False)
 
     def do_clear(self, _: str) -> None:
         self.session.clear()

@@ -31,7 +31,7 @@ def compare(
         "--topic", help="Find the main methods of this topic in the library and compare them.",
         show_default=False)] = None,
     aspects: Annotated[str, typer.Option(
-        "--aspects", help="Comma-separated aspects (columns); any short name works.")] = DEFAULT_ASPECTS,
+        "--aspects", help="Comma-separated aspects to compare on; any short name works.")] = DEFAULT_ASPECTS,
     k: Annotated[int, typer.Option("-k", min=1, max=50, help="How many papers to retrieve per method.")] = 4,
     max_methods: Annotated[int, typer.Option(
         "--max-methods", min=1, max=8, help="With --topic: compare at most this many methods.")] = 4,
@@ -45,7 +45,8 @@ def compare(
         "--no-cache", help="Ask the model again even if this exact request was answered before.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Compare METHODS (or the main methods of --topic) side by side: one row per method, one column per aspect.
+    """Compare METHODS (or the main methods of --topic) side by side on each aspect (on screen, one column
+    per method; in Markdown and CSV, one row per method).
 
     Every cell cites the \\[key]s of the papers it comes from; a cell the papers do not support says "not reported".
     """

@@ -171,7 +171,7 @@ def test_a_table_missing_an_aspect_is_repaired_once(library, tmp_path):
 
 def test_two_invalid_replies_are_an_error(library, tmp_path):
     llm, model = fake_llm(library, tmp_path, "not json", table_json({LRA: GOOD[LRA]}))
-    with pytest.raises(LLMError, match="twice returned a ComparisonTable that is not valid"):
+    with pytest.raises(LLMError, match="twice sent a reply that is not a valid ComparisonTable"):
         library.compare(COMPARE_METHODS, aspects=ASPECTS3, k=COMPARE_K, llm=llm)
     assert len(model.received) == 2
 
@@ -262,7 +262,7 @@ def test_topic_with_a_model_compares_the_methods_it_names(library, tmp_path):
 
 def test_topic_with_a_model_that_names_no_method_of_the_evidence_is_repaired(library, tmp_path):
     llm, model = fake_llm(library, tmp_path, '{"methods": ["Magic"]}', '{"methods": []}')
-    with pytest.raises(LLMError, match="twice returned a MethodList that is not valid"):
+    with pytest.raises(LLMError, match="twice sent a reply that is not a valid MethodList"):
         library.compare(topic="parameter-efficient fine-tuning of language models", llm=llm)
     assert "it names no method that occurs in the evidence" in model.last_messages()[-1]["content"]
 

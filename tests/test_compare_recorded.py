@@ -171,7 +171,7 @@ def test_compare_topic_through_real_http(compare_library, vcr, record_mode):
         assert comparison is None and RECORDED["recorded/compare_topic"]["error"]
     if comparison is None:  # twice no usable method name: an error, and no table was asked for
         assert lists == [0, 1] and count == 2
-        assert error.startswith(f"the model {first['model']!r} twice returned a MethodList that is not valid (it "
+        assert error.startswith(f"the model {first['model']!r} twice sent a reply that is not a valid MethodList (it "
                                 "names no method that occurs in the evidence")
         return
     names = json.loads(_tool_arguments(exchanges[lists[-1]][1]))["methods"]

@@ -68,13 +68,13 @@ def test_a_missing_field_and_a_failed_check_go_through_the_repair_path(tmp_path,
 
 def test_two_invalid_replies_raise_a_clear_error(tmp_path, monkeypatch):
     llm, _ = make(tmp_path, monkeypatch, ["not json", "still not json"])
-    with pytest.raises(LLMError, match=r"^the model 'fake-model' twice returned a Finding that is not valid "
+    with pytest.raises(LLMError, match=r"^the model 'fake-model' twice sent a reply that is not a valid Finding "
                                        r"\(.*\): try again, or use a larger model$"):
         llm.structured(MESSAGES, Finding)
     assert llm.usage.calls == 2  # both attempts are paid for and counted
 
 
-def test_valid_values_are_cached_invalid_ones_never(tmp_path, monkeypatch):
+def test_replies_are_cached_so_that_a_rerun_takes_the_same_path(tmp_path, monkeypatch):
     llm, model = make(tmp_path, monkeypatch, ['{"method": "a", "keys": ["k"]}'])
     first = llm.structured(MESSAGES, Finding)
     second = llm.structured(MESSAGES, Finding)
@@ -90,3 +90,18 @@ def test_valid_values_are_cached_invalid_ones_never(tmp_path, monkeypatch):
     model.replies.append('{"method": "a", "keys": ["k", "j"]}')
     again = llm.structured(MESSAGES, Finding, check=lambda v: [] if len(v.keys) == 2 else ["two keys needed"])
     assert not again.cached and again.value.keys == ["k", "j"]
+
+
+def test_a_twice_invalid_reply_fails_again_from_the_cache_and_no_cache_asks_again(tmp_path, monkeypatch):
+    llm, model = make(tmp_path, monkeypatch, ['{"method": "a"}', '{"method": "a", "keys": []}'])
+    needs_a_key = lambda v: [] if v.keys else ["at least one key"]  # noqa: E731
+    with pytest.raises(LLMError) as first:
+        llm.structured(MESSAGES, Finding, check=needs_a_key)
+    assert first.value.usage.calls == 2
+    with pytest.raises(LLMError) as again:  # the same two replies, from the cache: the same outcome, no cost
+        llm.structured(MESSAGES, Finding, check=needs_a_key)
+    assert str(again.value) == str(first.value) and again.value.usage.cached_calls == 2
+    assert len(model.received) == 2
+    model.replies.append('{"method": "a", "keys": ["k"]}')
+    fresh = llm.structured(MESSAGES, Finding, check=needs_a_key, use_cache=False)
+    assert fresh.value.keys == ["k"] and not fresh.cached and len(model.received) == 3

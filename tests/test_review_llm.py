@@ -210,14 +210,35 @@ def test_an_outline_that_leaves_a_theme_out(library, tmp_path):
     assert [s.text for s in draft.introduction] == ["An introduction."]
 
 
-def test_an_empty_outline_falls_back_on_the_distinctive_terms(library, tmp_path):
-    replies = [json.dumps({"themes": []}), S3, S1, S2,  # sections in cluster order: distillation first
-               verdicts((1, True, ""), (2, True, "")),
-               verdicts((1, True, ""), (2, True, ""), (3, True, ""), (4, True, "")),
-               verdicts((1, True, ""), (2, True, "")), "An introduction."]
-    draft, model, _ = run(library, tmp_path, replies=replies)
-    assert model.replies == [] and draft.usage.calls == 8  # no repair call for the outline
+def test_an_outline_naming_nothing_is_repaired_once_then_the_terms_name_the_themes(library, tmp_path):
+    rest = [S3, S1, S2,  # sections in cluster order: distillation first
+            verdicts((1, True, ""), (2, True, "")),
+            verdicts((1, True, ""), (2, True, ""), (3, True, ""), (4, True, "")),
+            verdicts((1, True, ""), (2, True, "")), "An introduction."]
+    draft, model, _ = run(library, tmp_path, replies=[json.dumps({"themes": []}), "not json at all", *rest])
+    assert model.replies == [] and draft.usage.calls == 9  # the outline, its repair, then the review goes on
+    assert "name at least one of the themes [1, 2, 3]" in model.received[1][-1].content
     assert [t.name for t in draft.themes] == ["Student, teacher, soft labels", "Fine-tuning, adapter, languages",
                                               "Quantization, bits, outlier channels"]
     assert draft.themes[2].summary == "2 papers; distinctive terms: " + ", ".join(draft.themes[2].terms)
-    assert "the outline left out theme(s) 1, 2, 3: named by their distinctive terms" in draft.warnings
+    assert any(w.startswith("no usable outline from the model (the model 'fake-model' twice sent a reply that is not "
+                            "a valid Outline")
+               and w.endswith("): the themes are named by their distinctive terms") for w in draft.warnings)
+
+
+def test_a_repaired_outline_is_used(library, tmp_path):
+    draft, model, _ = run(library, tmp_path / "r", replies=[json.dumps({"themes": []}), *REPLIES])
+    assert model.replies == [] and draft.usage.calls == len(REPLIES) + 1
+    assert [t.name for t in draft.themes] == ["Parameter-efficient fine-tuning", "Quantization",
+                                              "Knowledge distillation"]
+
+
+def test_unreadable_verdicts_flag_the_section_and_the_review_goes_on(library, tmp_path):
+    replies = [OUTLINE, S1, S2, S3, "no", "still no",  # section 1's verdicts, twice unreadable
+               rewrites(), "x", "y",  # its rewrite: empty; then section 2's verdicts, twice unreadable
+               rewrites(), verdicts((1, True, ""), (2, True, "")), INTRO]
+    draft, model, _ = run(library, tmp_path, replies=replies)
+    assert model.replies == []
+    first = draft.sections[0].sentences()
+    assert all(s.flagged for s in first if s.keys) and "the model's verdicts could not be read" in first[0].reason
+    assert not any(s.flagged for s in draft.sections[2].sentences())

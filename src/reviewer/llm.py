@@ -33,6 +33,15 @@ class LLMError(ReviewerError):
     """A model call failed; the message says why and what to do."""
 
 
+class StructuredOutputError(LLMError):
+    """The model twice returned a value that does not match the requested structure. ``usage``: what the
+    two attempts cost (a chain that falls back to something else still accounts for it)."""
+
+    def __init__(self, message: str, usage: "Usage"):
+        super().__init__(message)
+        self.usage = usage
+
+
 @dataclass
 class Usage:
     """Tokens and cost of model calls (cached replies cost nothing and are counted apart).
@@ -237,55 +246,48 @@ class LLM:
         """The model's reply to ``messages`` as an instance of the pydantic ``schema`` (LangChain's
         ``with_structured_output``, method ``settings.structured_method``). Raises LLMError.
 
-        A reply that does not parse, or for which ``check(value)`` lists problems, gets one repair retry: the
-        model is shown its reply and what is wrong with it. A second invalid reply raises LLMError. Valid values
-        are cached like ``complete`` replies (the schema is part of the cache key).
+        A reply that does not validate against ``schema``, or for which ``check(value)`` lists problems, gets
+        one repair retry: the model is shown its reply and what is wrong with it. A second invalid reply raises
+        StructuredOutputError (an LLMError carrying the attempts' usage). Each attempt's reply is cached under
+        its whole conversation (with the schema), valid or not, so that a rerun with the cache takes exactly
+        the same path and gives the same result at no cost; ``use_cache=False`` asks the model again.
         """
-        plain = _as_messages(messages)
         method = self.settings.structured_method
         payload = {"model": self.model_name, "base_url": self.settings.base_url or "openai",
                    "temperature": self.settings.temperature, "max_tokens": self.settings.max_tokens,
-                   "messages": plain, "schema": schema.model_json_schema(), "method": method}
-        key = ResponseCache.key(payload)
-        if use_cache and self.cache is not None and (hit := self.cache.get(key)) is not None:
-            try:
-                value = schema.model_validate_json(hit[0])
-            except ValueError:  # the schema changed shape since: ask again
-                value = None
-            if value is not None and not (check and check(value)):
-                usage = Usage(cached_calls=1)
-                self.usage.add(usage)
-                return Structured(value, usage, cached=True)
-
-        runnable = self.chat_model.with_structured_output(schema, method=method, include_raw=True)
-        conversation, total, problems = list(plain), Usage(), []
+                   "schema": schema.model_json_schema(), "method": method}
+        runnable = None
+        conversation, total, problems, cached = _as_messages(messages), Usage(), [], True
         for attempt in range(2):
-            try:
-                result = runnable.invoke(conversation)
-            except Exception as exc:  # openai / httpx errors become one clear message
-                raise explain(exc, self.settings, self.max_retries) from None
-            raw, value = result.get("raw"), result.get("parsed")
-            raw_text = _structured_text(raw)
-            usage = self._usage_of(raw, conversation, raw_text)
+            key = ResponseCache.key({**payload, "messages": conversation})
+            hit = self.cache.get(key) if use_cache and self.cache is not None else None
+            if hit is not None:
+                raw_text, usage = hit[0], Usage(cached_calls=1)
+            else:
+                cached = False
+                runnable = runnable or self.chat_model.with_structured_output(schema, method=method, include_raw=True)
+                try:
+                    raw = runnable.invoke(conversation).get("raw")
+                except Exception as exc:  # openai / httpx errors become one clear message
+                    raise explain(exc, self.settings, self.max_retries) from None
+                raw_text = _structured_text(raw)
+                usage = self._usage_of(raw, conversation, raw_text)
+                if self.cache is not None:
+                    self.cache.put(key, raw_text, usage.to_dict())
             total.add(usage)
             self.usage.add(usage)
-            if value is None or result.get("parsing_error") is not None:
-                error = result.get("parsing_error") or next(
-                    (c.get("error") for c in getattr(raw, "invalid_tool_calls", None) or [] if c.get("error")), None)
-                problems = [_short_error(error) if error else "the reply held no value of the requested structure"]
-            else:
-                problems = check(value) if check else []
+            value, problems = _validated(schema, raw_text, check)
             if not problems:
-                if self.cache is not None:
-                    self.cache.put(key, value.model_dump_json(), usage.to_dict())
-                return Structured(value, total, repaired=attempt > 0)
+                return Structured(value, total, repaired=attempt > 0, cached=cached)
             conversation = conversation + [
                 {"role": "assistant", "content": raw_text or "(no reply)"},
                 {"role": "user", "content": "That reply is not valid: " + "; ".join(problems)
                  + f". Reply again with one complete {schema.__name__} that fixes this."},
             ]
-        raise LLMError(f"the model {self.model_name!r} twice returned a {schema.__name__} that is not valid ("
-                       + "; ".join(problems)[:300] + "): try again, or use a larger model")
+        raise StructuredOutputError(f"the model {self.model_name!r} twice sent a reply that is not a valid "
+                                    f"{schema.__name__} (" + "; ".join(problems)[:300] + "): try again, or use a "
+                                    "larger model",
+                                    total)
 
     def _usage_of(self, raw, conversation: list[dict], raw_text: str) -> Usage:
         """The usage a structured call reported, or one estimated with tiktoken when the server reported none."""
@@ -347,6 +349,20 @@ def _structured_text(raw) -> str:
         return str(call.get("args") or "")
     function_call = (getattr(raw, "additional_kwargs", None) or {}).get("function_call") or {}
     return function_call.get("arguments") or _text(getattr(raw, "content", ""))
+
+
+def _validated(schema: type, raw_text: str, check) -> tuple[Any, list[str]]:
+    """(value, problems) of a structured reply's text: validated by ``schema`` itself (the same whether the
+    reply is fresh or cached, so a repair conversation is the same too), then by ``check``."""
+    from pydantic import ValidationError
+
+    if not raw_text.strip():
+        return None, ["the reply held no value of the requested structure"]
+    try:
+        value = schema.model_validate_json(raw_text)
+    except ValidationError as exc:
+        return None, [_short_error(exc)]
+    return value, (check(value) if check else [])
 
 
 def _short_error(error) -> str:

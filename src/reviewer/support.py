@@ -40,7 +40,7 @@ from pydantic import BaseModel, Field
 from reviewer import citations, extractive, prompts
 from reviewer.corpus.model import Paper
 from reviewer.draft import REWRITTEN, SUPPORTED, UNSUPPORTED, Sentence
-from reviewer.llm import Usage
+from reviewer.llm import StructuredOutputError, Usage
 
 COSINE_WEIGHT = 0.6
 OFFLINE_THRESHOLD = 0.5
@@ -223,7 +223,11 @@ def _judge(sentences: Sequence[Sentence], papers, llm, use_cache: bool, usage: U
     """(supported, reason) for each sentence, from one structured call. A sentence the reply gives no verdict
     for counts as unsupported (weak models skip some, or all): asking again would cost a call and rarely help."""
     n = len(sentences)
-    reply = llm.structured(check_messages(sentences, papers), Verdicts, use_cache=use_cache)
+    try:
+        reply = llm.structured(check_messages(sentences, papers), Verdicts, use_cache=use_cache)
+    except StructuredOutputError as exc:  # judged unsupported, never dropped: the draft is kept
+        usage.add(exc.usage)
+        return [(False, "the model's verdicts could not be read")] * n
     usage.add(reply.usage)
     by_number: dict[int, Judgement] = {}
     for judgement in reply.value.verdicts:
@@ -238,7 +242,11 @@ def _rewrite(sentences: Sequence[Sentence], papers, llm, use_cache: bool, usage:
     problems = "\n".join(f"{i}. {s.reason}" for i, s in enumerate(sentences, 1))
     messages = prompts.load("support_rewrite").render(evidence=_cited_evidence(sentences, papers),
                                                       sentences=_numbered(sentences), problems=problems)
-    reply = llm.structured(messages, Rewrites, use_cache=use_cache)
+    try:
+        reply = llm.structured(messages, Rewrites, use_cache=use_cache)
+    except StructuredOutputError as exc:  # no rewrite: the sentences stay flagged
+        usage.add(exc.usage)
+        return [None] * n
     usage.add(reply.usage)
     by_number: dict[int, str] = {}
     for rewrite in reply.value.rewrites:

@@ -45,7 +45,7 @@ from reviewer import themes as theming
 from reviewer.draft import EXTRACTIVE_NOTE, UNSUPPORTED, Draft, Section, Sentence, Theme
 from reviewer.errors import InputError, NotFoundError
 from reviewer.evidence import Evidence, pack_shared
-from reviewer.llm import LLM
+from reviewer.llm import LLM, StructuredOutputError
 
 ProgressFn = Callable[[str, int, int], None]
 STEPS = ("retrieve", "cluster", "outline", "sections", "support check", "introduction")
@@ -277,10 +277,24 @@ def section_messages(topic: str, theme: Theme, evidence: str) -> list[dict]:
 
 def _outline(draft: Draft, base: list[Theme], llm: LLM, use_cache: bool) -> list[Theme]:
     """The themes named, summarised and ordered by the model. Themes it leaves out keep their terms as names
-    and follow in cluster order (with a warning); unknown ids are ignored. An outline is not worth a repair
-    call: the terms make usable names (a weak model may name nothing at all)."""
+    and follow in cluster order (with a warning); unknown ids are ignored. An outline that names no theme gets
+    one repair call; if the model still names none, or twice sends no valid outline, the terms make usable
+    names (with a warning), rather than losing the review."""
     known = {t.id + 1 for t in base}
-    reply = llm.structured(outline_messages(draft.topic, base, draft.papers), Outline, use_cache=use_cache)
+
+    def names_a_theme(outline) -> list[str]:
+        if any(e.id in known and e.name.strip() for e in outline.themes):
+            return []
+        return [f"name at least one of the themes {sorted(known)}, each with its id, a short name and a summary"]
+
+    try:
+        reply = llm.structured(outline_messages(draft.topic, base, draft.papers), Outline, use_cache=use_cache,
+                               check=names_a_theme)
+    except StructuredOutputError as exc:
+        draft.usage.add(exc.usage)
+        draft.warnings.append(f"no usable outline from the model ({exc}): the themes are named by their "
+                              "distinctive terms")
+        return base
     draft.usage.add(reply.usage)
     ordered: list[Theme] = []
     for entry in reply.value.themes:

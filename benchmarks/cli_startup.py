@@ -12,7 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-HEAVY = ("chromadb", "onnxruntime", "openai", "langchain", "langchain_core", "langchain_openai", "tiktoken")
+HEAVY = ("chromadb", "onnxruntime", "openai", "langchain", "langchain_core", "langchain_openai", "tiktoken", "sklearn",
+         "matplotlib", "prompt_toolkit", "numpy")
 REVIEWER = str(Path(sys.executable).with_name("reviewer"))
 
 

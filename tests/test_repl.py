@@ -246,8 +246,11 @@ def test_compare_in_the_chat(library, tmp_path):
         (has("Sources"), CTRL_D),
     ], tmp_path)
     comparison = repl.session.turns[-1].result
-    header = next(line for line in out.splitlines() if "aspect" in line)
-    assert "induction circuits" in header and "demonstration labels" in header
+    header = next(line for line in out.splitlines() if "induction circuits" in line)  # a column per method
+    assert "demonstration labels" in header
+    assert [a for a in ("Task", "Approach", "Data", "Results", "Limitations")
+            if any(line.startswith(f"│ {a} ") for line in out.splitlines())] == ["Task", "Approach", "Data",
+                                                                                 "Results", "Limitations"]
     for paper in comparison.citations():
         assert f"[{paper.key}] {flat(paper.title)}" in flat(out)
 

@@ -277,11 +277,13 @@ class Repl:
         methods = [m.strip() for m in argument.split("|") if m.strip()]
         with self._busy(f"comparing {len(methods)} methods…"):
             comparison = self.session.compare(methods)
-        if self.plain:
+        if self.plain:  # the Markdown table ends with its own sources list
             self.console.print(comparison.to_markdown(), markup=False, highlight=False, soft_wrap=True)
         else:
+            from reviewer.cli.output import comparison_table
+
             self.console.print(comparison_table(comparison))
-        self._sources(comparison.citations())
+            self._sources(comparison.citations())
         self._warnings(comparison.warnings)
 
     def do_review(self, topic: str) -> None:
@@ -381,22 +383,6 @@ def cited(text: str) -> Text:
     out = Text(text)
     out.highlight_regex(citations.CITATION, "cyan")
     return out
-
-
-def comparison_table(comparison) -> Table:
-    """A Rich table of a Comparison: one row per aspect, one column per method, cells with their citations."""
-    table = Table(show_lines=True)
-    table.add_column("aspect", style="bold")
-    for method in comparison.methods:
-        table.add_column(method)
-    for aspect in comparison.aspects:
-        row = []
-        for method in comparison.methods:
-            cell = comparison.cells.get(method, {}).get(aspect)
-            keys = f" [{'; '.join(cell.keys)}]" if cell is not None and cell.keys else ""
-            row.append(cited(cell.text + keys) if cell is not None else Text(""))
-        table.add_row(aspect, *row)
-    return table
 
 
 def slug(text: str) -> str:

@@ -98,25 +98,12 @@ def _render(comparison, fmt: str) -> str:
 
 
 def _print_table(comparison) -> None:
-    """The comparison as a Rich table: one column per method, one row per aspect (a terminal is narrower
-    than a page, so the aspects run down), keys in cyan under each cell's text; then the cited papers."""
+    """The comparison as a Rich table, then the cited papers."""
     from rich.markup import escape
-    from rich.table import Table
 
-    title = f"Methods of {comparison.topic!r}" if comparison.topic else None
-    table = Table(title=escape(title) if title else None, show_lines=True, expand=True)
-    table.add_column("", style="bold", no_wrap=True)
-    for method in comparison.methods:
-        table.add_column(escape(method), overflow="fold", ratio=1)
-    for aspect in comparison.aspects:
-        row = [escape(aspect.capitalize())]
-        for method in comparison.methods:
-            cell = comparison.cells[method][aspect]
-            if not cell.reported:
-                row.append(f"[dim]{escape(cell.text)}[/]")
-            else:
-                row.append(f"{escape(cell.text)}\n[cyan]{escape('[' + '; '.join(cell.keys) + ']')}[/]")
-        table.add_row(*row)
+    from reviewer.cli.output import comparison_table
+
+    table = comparison_table(comparison)
     out = console()
     out.print(table)
     cited = comparison.citations()

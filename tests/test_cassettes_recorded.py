@@ -19,7 +19,8 @@ from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import (ASK_EVIDENCE, ASK_K, ASK_LLM_ENV, ASK_QUESTION, ask_db,  # noqa: F401
                           cassette_endpoint_env, cassette_fixtures, open_fixture_library, recorded_reply)
 from reviewer import citations
-from reviewer.chains.ask import CANNOT_ANSWER, excerpt
+from reviewer.chains.ask import CANNOT_ANSWER
+from reviewer.text import excerpt
 
 pytestmark = [pytest.mark.vcr, pytest.mark.block_network]
 

@@ -29,6 +29,7 @@ from reviewer import citations
 from reviewer.errors import InputError, ReviewerError
 from reviewer.extractive import NO_LLM_NOTE
 from reviewer.session import ChatSession, body
+from reviewer.text import excerpt
 
 # name: (argument, what it does)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -426,12 +427,7 @@ class ChatCompleter(Completer):
         also = [k for k in titles
                 if needle and not k.startswith(needle) and (needle in k or needle in titles[k].lower())]
         for key in first + also:
-            yield Completion(key, start_position=-len(word), display_meta=_shorten(titles[key], 60))
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+            yield Completion(key, start_position=-len(word), display_meta=excerpt(titles[key], 60))
 
 
 def history_file(library, path: str | Path | None = None):

@@ -50,6 +50,7 @@ from reviewer.errors import InputError
 from reviewer.evidence import Evidence
 from reviewer.extractive import NO_LLM_NOTE
 from reviewer.llm import Usage
+from reviewer.text import excerpt, strip_special_tokens
 
 __all__ = ["ChatSession", "Turn", "looks_like_follow_up", "carry_terms", "CONTEXT_TURNS", "CARRIED_TERMS"]
 
@@ -199,7 +200,7 @@ class ChatSession:
         lines = []
         for turn in self._context[-CONTEXT_TURNS:]:
             lines.append(f"User: {turn.question}")
-            lines.append(f"Assistant: {_shorten(turn.text, _ANSWER_CHARS)}")
+            lines.append(f"Assistant: {excerpt(turn.text, _ANSWER_CHARS)}")
         return "\n".join(lines)
 
     def sources(self) -> list[Evidence]:
@@ -380,19 +381,13 @@ def reference(paper: Paper) -> str:
     return ". ".join(p.rstrip(".") for p in parts if p) + "."
 
 
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
-
-
 _PREAMBLE = re.compile(r"^(standalone question|rewritten question|question)\s*:\s*", re.I)
-_SPECIAL_TOKENS = re.compile(r"<\|[A-Za-z0-9_]+\|>")
 
 
 def _one_question(reply: str) -> str | None:
     """The first line of a condense reply, without a preamble or quotes; None when it is not a question-sized
     line of words."""
-    text = _SPECIAL_TOKENS.sub("", reply)
+    text = strip_special_tokens(reply)
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     line = _PREAMBLE.sub("", line).strip().strip("\"'`“”").strip()
     if len(line) > _MAX_STANDALONE_CHARS or len(re.findall(r"[^\W\d_]{2,}", line)) < 2:

@@ -41,6 +41,7 @@ from reviewer import citations, extractive, prompts
 from reviewer.corpus.model import Paper
 from reviewer.draft import REWRITTEN, SUPPORTED, UNSUPPORTED, Sentence
 from reviewer.llm import StructuredOutputError, Usage
+from reviewer.text import excerpt
 
 COSINE_WEIGHT = 0.6
 OFFLINE_THRESHOLD = 0.5
@@ -186,7 +187,7 @@ def check_with_llm(sentences: Sequence[Sentence], papers: Mapping[str, Paper], l
         if checked is None or not checked.keys:
             if warn and checked is not None:
                 cited = f" (it cited {', '.join(checked.removed)})" if checked.removed else ""
-                warn(f"the rewrite of {_excerpt(sentence.text)!r} cites no paper of its theme{cited}: "
+                warn(f"the rewrite of {excerpt(sentence.text)!r} cites no paper of its theme{cited}: "
                      "the first version is kept and flagged")
             continue
         retry.append(Sentence(checked.text, checked.keys))
@@ -252,8 +253,3 @@ def _rewrite(sentences: Sequence[Sentence], papers, llm, use_cache: bool, usage:
     for rewrite in reply.value.rewrites:
         by_number.setdefault(rewrite.n, " ".join(rewrite.text.split()))
     return [by_number.get(i) or None for i in range(1, n + 1)]
-
-
-def _excerpt(text: str, limit: int = 80) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"

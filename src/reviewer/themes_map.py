@@ -11,6 +11,8 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
+from reviewer.text import excerpt
+
 if TYPE_CHECKING:  # pragma: no cover
     from reviewer.draft import Draft
 
@@ -67,7 +69,7 @@ def _draw(axes, draft: "Draft") -> None:
     for key in sorted(draft.points):
         x, y = draft.points[key]
         axes.annotate(_plain(key), (x, y), xytext=(3, 3), textcoords="offset points", fontsize=6, color="#333333")
-    axes.set_title(_plain(_shorten(f"Themes: {draft.topic}", 90)), fontsize=10)
+    axes.set_title(_plain(excerpt(f"Themes: {draft.topic}", 90)), fontsize=10)
     axes.set_xlabel("2-D projection of the paper embeddings (nearby papers are similar)", fontsize=8)
     axes.set_xticks([])
     axes.set_yticks([])
@@ -76,12 +78,7 @@ def _draw(axes, draft: "Draft") -> None:
 
 
 def _label(name: str, count: int) -> str:
-    return _plain(f"{_shorten(name, _LEGEND_CHARS)} ({count})")
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return _plain(f"{excerpt(name, _LEGEND_CHARS)} ({count})")
 
 
 def _plain(text: str) -> str:

@@ -16,9 +16,9 @@ from reviewer import citations, extractive, prompts
 from reviewer.corpus.model import Paper
 from reviewer.evidence import Evidence, pack
 from reviewer.llm import LLM, Usage
+from reviewer.text import excerpt, strip_special_tokens
 
 CANNOT_ANSWER = "I cannot answer this from this collection: none of its papers address the question."
-_SPECIAL_TOKENS = re.compile(r"<\|[A-Za-z0-9_]+\|>")
 _CANNOT_MARKERS = ("cannot answer this from this collection", "cannot answer from this collection")
 
 
@@ -94,7 +94,7 @@ def _finish(library, question, text, evidence, warnings, usage, engine) -> Answe
     """Post-process a reply: the cannot-answer sentence becomes exactly CANNOT_ANSWER; a reply that is not
     prose (empty, only citations or markup) becomes CANNOT_ANSWER with a warning; otherwise unknown keys are
     removed and reported, uncited claims flagged."""
-    text = _SPECIAL_TOKENS.sub("", text)  # chat-template tokens some local servers let through
+    text = strip_special_tokens(text)
     if _is_cannot_answer(text):
         return Answer(question, CANNOT_ANSWER, [], evidence, warnings, usage, engine)
     if not _is_prose(text):
@@ -112,12 +112,6 @@ def _finish(library, question, text, evidence, warnings, usage, engine) -> Answe
     papers = library.store.get(checked.keys)
     return Answer(question, checked.text, [papers[k] for k in checked.keys if k in papers],
                   evidence, warnings, usage, engine)
-
-
-def excerpt(text: str, limit: int = 80) -> str:
-    """``text`` shortened to ``limit`` characters for a warning (an ellipsis marks a cut)."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def _is_prose(text: str) -> bool:

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from reviewer import citations, extractive, prompts
-from reviewer.chains.ask import excerpt
 from reviewer.corpus.model import Paper
 from reviewer.errors import InputError, NotFoundError
 from reviewer.evidence import Evidence, pack
 from reviewer.llm import LLM, Usage
+from reviewer.text import excerpt, strip_special_tokens
 
 NOT_REPORTED = "not reported"
 # The default aspects, each with the one-line description the prompt and the extractive engine use.
@@ -64,7 +64,6 @@ _CUES = {name: re.compile(pattern, re.I) for name, pattern in {
 }.items()}
 _NAME_CHARS = 80
 _ASPECT = re.compile(r"^[A-Za-z][A-Za-z0-9 _\-]{0,39}$")
-_SPECIAL_TOKENS = re.compile(r"<\|[A-Za-z0-9_]+\|>")
 _NOT_REPORTED_WORDS = {"", "not reported", "not mentioned", "not stated", "not available", "not specified",
                        "unknown", "none", "n/a", "na", "-", "—", "–", "?"}
 
@@ -538,7 +537,7 @@ def check_cells(methods: list[str], aspects: list[str], drafts: dict[str, dict[s
 
 def _checked(text: str, keys: Sequence[str], allowed: set[str]) -> tuple[Cell, list[str]]:
     """(the cell, the unknown keys removed from it)."""
-    checked = citations.validate(_SPECIAL_TOKENS.sub("", text or ""), allowed)
+    checked = citations.validate(strip_special_tokens(text), allowed)
     listed = [str(k).strip().strip("[]").lstrip("@").strip() for k in keys]
     valid, unknown = [], list(checked.removed)
     for key in listed + checked.keys:
@@ -557,7 +556,7 @@ def _checked(text: str, keys: Sequence[str], allowed: set[str]) -> tuple[Cell, l
 
 def _plain(text: str) -> str:
     """``text`` on one line, without its ``[key]`` citations (a cell lists its keys apart)."""
-    text = citations.CITATION.sub("", _SPECIAL_TOKENS.sub("", text or ""))
+    text = citations.CITATION.sub("", strip_special_tokens(text))
     text = re.sub(r"[ \t]+([.,;:!?])", r"\1", " ".join(text.split()))
     return text.strip()
 

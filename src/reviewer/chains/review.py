@@ -46,6 +46,7 @@ from reviewer.draft import EXTRACTIVE_NOTE, UNSUPPORTED, Draft, Section, Sentenc
 from reviewer.errors import InputError, NotFoundError
 from reviewer.evidence import Evidence, pack_shared
 from reviewer.llm import LLM, StructuredOutputError
+from reviewer.text import strip_special_tokens
 
 ProgressFn = Callable[[str, int, int], None]
 STEPS = ("retrieve", "cluster", "outline", "sections", "support check", "introduction")
@@ -55,7 +56,6 @@ REDUNDANCY = 1.0  # extractive: weight of a sentence's similarity to those alrea
 NAME_TERMS = 3  # extractive: terms in a theme's name
 SUMMARY_SENTENCES = 2  # the reduce step sees this many sentences of each section
 SUMMARY_WORDS = 60
-_SPECIAL_TOKENS = re.compile(r"<\|[A-Za-z0-9_]+\|>")
 _TRANSITION = re.compile(r"^\s*(?:transition\s*(?:to\s*(?:section\s*)?)?|section\s*)?(\d+)\s*[:.)]\s*(\S.*)$", re.I)
 
 
@@ -343,7 +343,7 @@ def _section(draft: Draft, theme: Theme, relevance, budget: int, llm: LLM, use_c
 
 def _clean(text: str) -> str:
     """The reply without chat-template tokens, headings and list markers."""
-    text = _SPECIAL_TOKENS.sub("", text)
+    text = strip_special_tokens(text)
     lines = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line) for line in text.splitlines()
              if not line.lstrip().startswith("#")]
     return "\n".join(lines).strip()
@@ -408,6 +408,6 @@ def _introduction(draft: Draft, llm: LLM, use_cache: bool) -> None:
 
 def _clean_keep_numbers(text: str) -> str:
     """The reply without chat-template tokens, headings and bullet markers (numbers stay: they mark transitions)."""
-    text = _SPECIAL_TOKENS.sub("", text)
+    text = strip_special_tokens(text)
     return "\n".join(re.sub(r"^\s*[-*•]\s+", "", line) for line in text.splitlines()
                      if not line.lstrip().startswith("#"))

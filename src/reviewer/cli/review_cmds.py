@@ -9,6 +9,7 @@ import typer
 
 from reviewer.cli.options import DbOption, open_library
 from reviewer.cli.output import console, err_console
+from reviewer.text import excerpt
 
 SHOW_FLAGGED = 10  # flagged sentences listed on screen; review.json lists them all
 
@@ -95,9 +96,9 @@ def _print_summary(draft, written: list[Path]) -> None:
         out.print(f"\n[bold yellow]Flagged[/] ({len(flagged)} sentence{'s' if len(flagged) != 1 else ''} not "
                   "supported by the cited abstracts, kept and marked in the files)", soft_wrap=True)
         for sentence in flagged[:SHOW_FLAGGED]:
-            out.print(f"  - {escape(_excerpt(sentence.text))}", highlight=False, soft_wrap=True)
+            out.print(f"  - {escape(excerpt(sentence.text, 100))}", highlight=False, soft_wrap=True)
             if sentence.reason:
-                out.print(f"    [dim]{escape(_excerpt(sentence.reason, 160))}[/]", highlight=False, soft_wrap=True)
+                out.print(f"    [dim]{escape(excerpt(sentence.reason, 160))}[/]", highlight=False, soft_wrap=True)
         if len(flagged) > SHOW_FLAGGED:
             out.print(f"  … and {len(flagged) - SHOW_FLAGGED} more: every flagged sentence is listed under "
                       "\"flagged\" in review.json", highlight=False, soft_wrap=True)
@@ -109,8 +110,3 @@ def _print_summary(draft, written: list[Path]) -> None:
         err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if draft.engine == "llm" and (draft.usage.calls or draft.usage.cached_calls):
         err.print(f"[dim]{draft.usage.summary()}[/]", highlight=False)
-
-
-def _excerpt(text: str, limit: int = 100) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -100,3 +100,15 @@ def test_an_ellipsis_does_not_end_a_sentence():
     text = 'Induction heads complete sequences like (A)(B)... (A) -> (B). [incontext] Next one here.'
     assert citations.split_sentences(text) == ["Induction heads complete sequences like (A)(B)... (A) -> (B). "
                                                "[incontext]", "Next one here."]
+
+
+def test_citations_in_other_styles_are_removed_and_reported():
+    checked = citations.validate("Low-rank adapters cut memory [incontext] as first shown by [Brown et al., 2020]. "
+                                 "Adapters transfer across many languages [incontext; fake2023x, p. 3]. "
+                                 "The [CLS] vector and [the docs](https://example.org/2020) stay as they are.",
+                                 EVIDENCE)
+    assert checked.text == ("Low-rank adapters cut memory [incontext] as first shown by. "
+                            "Adapters transfer across many languages [incontext]. "
+                            "The vector and [the docs](https://example.org/2020) stay as they are.")
+    assert checked.removed == ["CLS", "Brown et al., 2020", "fake2023x p. 3"]
+    assert checked.keys == ["incontext"]

@@ -13,6 +13,10 @@ _KEY = r"[A-Za-z0-9][A-Za-z0-9_:.\-]*"
 # Not a Markdown link's text: "[see here](https://...)".
 CITATION = re.compile(rf"\[\s*(@?{_KEY}(?:\s*[;,]\s*@?{_KEY})*)\s*\](?!\()")
 _MIN_CLAIM_WORDS = 6
+# Brackets the key syntax does not read (not a Markdown link, not a pandoc footnote "^[...]"): they may still
+# cite, in another style ("[Brown et al., 2020]") or mixed with keys ("[smith2020lora; p. 3]").
+BRACKET = re.compile(r"(?<!\^)\[([^\[\]]+)\](?!\()")
+AUTHOR_YEAR = re.compile(r"\bet al\b|(?<!\d)(?:19|20)\d\d[a-z]?\b")
 
 
 def cited_keys(text: str) -> list[str]:
@@ -54,8 +58,9 @@ class CheckedText:
 
 
 def validate(text: str, allowed: list[str] | set[str]) -> CheckedText:
-    """Remove citations of keys not in ``allowed`` (the evidence the model was shown) and flag claims
-    (sentences of some length) that are left without any citation."""
+    """Remove citations of keys not in ``allowed`` (the evidence the model was shown) and citations in other
+    styles (author-year: they name no key), report both in ``removed``, and flag claims (sentences of some
+    length) that are left without any citation."""
     allowed = set(allowed)
     removed: list[str] = []
 
@@ -66,6 +71,22 @@ def validate(text: str, allowed: list[str] | set[str]) -> CheckedText:
         return f"[{'; '.join(known)}]" if known else ""
 
     cleaned = CITATION.sub(keep_known, text)
+
+    def other_bracket(match: re.Match) -> str:
+        content = match.group(1)
+        tokens = [t.lstrip("@") for t in re.split(r"[\s;,]+", content) if t]
+        known = [t for t in dict.fromkeys(tokens) if t in allowed]
+        if known:  # "[smith2020lora; fake2023x, p. 3]": the known keys stay, the rest is reported
+            rest = " ".join(t for t in tokens if t not in allowed)
+            if rest:
+                removed.append(rest)
+            return f"[{'; '.join(known)}]"
+        if AUTHOR_YEAR.search(content):  # "[Brown et al., 2020]": a citation, but of no key
+            removed.append(" ".join(content.split()))
+            return ""
+        return match.group(0)  # "[CLS]", "[the docs]": not a citation
+
+    cleaned = BRACKET.sub(other_bracket, cleaned)
     cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)
     cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
     uncited = [s for s in split_sentences(cleaned) if is_claim(s) and not CITATION.search(s)]

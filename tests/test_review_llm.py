@@ -12,7 +12,7 @@ import pytest
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import RecordingChatModel, open_fixture_library
 from review_fixtures import REVIEW_GROUPS, REVIEW_THEMES, REVIEW_TOPIC, review_db  # noqa: F401
-from reviewer.chains.review import STEPS
+from reviewer.chains.review import FRAMING_REASON, STEPS
 from reviewer.draft import REWRITTEN, SUPPORTED, UNCHECKED, UNSUPPORTED
 from reviewer.errors import NotFoundError
 from reviewer.llm import LLM, ResponseCache, Usage
@@ -128,7 +128,7 @@ def test_verdicts_rewrites_flags_and_warnings(library, tmp_path):
         ("Updating only the top quarter of layers halves the training memory [sato2023layers].", SUPPORTED)]
 
     assert [(s.text, s.keys, s.support, s.reason) for s in second.sentences()] == [
-        ("Beyond cheaper adaptation, quantization shrinks the model itself.", [], UNCHECKED, ""),  # transition
+        ("Beyond cheaper adaptation, quantization shrinks the model itself.", [], UNSUPPORTED, FRAMING_REASON),  # transition
         ("Keeping outlier channels in sixteen-bit precision makes four-bit weights accurate [novak2024fourbit].",
          ["novak2024fourbit"], SUPPORTED, ""),
         ("Mixed-precision models need retraining for every chip [petrova2024mixedprecision].",
@@ -144,13 +144,17 @@ def test_verdicts_rewrites_flags_and_warnings(library, tmp_path):
     assert [s.text for s in draft.introduction] == [
         "Language models are costly to adapt and to serve.",
         "This review covers three answers: parameter-efficient fine-tuning, quantization and knowledge distillation."]
-    assert all(s.support == UNCHECKED for s in draft.introduction)
+    assert all(s.support == UNSUPPORTED and s.reason == FRAMING_REASON for s in draft.introduction)  # uncited claims
     assert [s.text for s in draft.flagged] == [
+        "Language models are costly to adapt and to serve.",  # the introduction's uncited claims
+        "This review covers three answers: parameter-efficient fine-tuning, quantization and knowledge distillation.",
+        "Beyond cheaper adaptation, quantization shrinks the model itself.",  # a transition
         "Mixed-precision models need retraining for every chip [petrova2024mixedprecision].",
         "This shows that compression is a solved problem in every setting."]
     assert draft.warnings == [
         "4 of the 14 papers retrieved were left out: their similarity to the topic is under 0.3 "
-        "(REVIEWER_ANSWER_MIN_SIMILARITY)",
+        "(REVIEWER_ANSWER_MIN_SIMILARITY): ramirez2023activation, costa2023underwater, dubois2022sourdough, "
+        "fischer2022quantizationaware",
         "section 'Parameter-efficient fine-tuning': removed citation(s) of keys that were not among its papers: "
         "novak2024fourbit",
         "section 'Quantization': removed citation(s) of keys that were not among its papers: smith2099made",

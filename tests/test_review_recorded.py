@@ -19,7 +19,7 @@ from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import cassette_endpoint_env, cassette_fixtures, open_fixture_library, recorded_reply
 from review_fixtures import REVIEW_GROUPS, REVIEW_THEMES, REVIEW_TOPIC, review_db  # noqa: F401
 from reviewer import citations
-from reviewer.chains.review import _clean
+from reviewer.chains.review import FRAMING_REASON, _clean
 from reviewer.draft import REWRITTEN, SUPPORTED, UNCHECKED, UNSUPPORTED
 from reviewer.llm import Usage
 
@@ -40,7 +40,7 @@ RECORDED = {
     "calls": 6, "names": ["Outline", "Outline", None, None, None, None],
     "themes": ["Student, teacher, soft labels", "Fine-tuning, adapter, languages",
                "Quantization, bits, outlier channels"],
-    "flagged": 18, "cited": [], "warnings": 3,
+    "flagged": 25, "cited": [], "warnings": 3,
 }
 RECORDED_SUPPORT = {"names": ["Verdicts", "Rewrites"], "verdicts": ["unsupported", "unsupported"]}
 
@@ -100,7 +100,7 @@ def test_review_through_real_http(library, vcr, record_mode):
         assert {k for k in draft.papers if f"[{k}]" in prompt} == set(section.theme.keys)
         reply, _, _ = recorded_reply(recorded)
         checked = citations.validate(_clean(reply), section.theme.keys)
-        written = [s for s in section.sentences() if s.support != UNCHECKED or s.keys]
+        written = [s for s in section.sentences() if s.reason != FRAMING_REASON and (s.support != UNCHECKED or s.keys)]
         assert {k for s in section.sentences() for k in s.keys} <= set(section.theme.keys)
         if checked.removed:
             assert (f"section {section.heading!r}: removed citation(s) of keys that were not among its papers: "

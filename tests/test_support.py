@@ -189,9 +189,20 @@ def test_a_rewrite_citing_outside_the_theme_is_not_used(tmp_path):
     usage = support.check_with_llm([bad], PAPERS, llm, allowed=THEME, warn=warnings.append)
     assert bad.support == UNSUPPORTED and bad.text == BAD and bad.reason == "not stated"
     assert warnings == ["the rewrite of 'Mixed-precision models need retraining on every new chip "
-                        "[petrova2024mixedpreci…' cites no paper of its theme (it cited adeyemi2022distilling): "
-                        "the first version is kept and flagged"]
+                        "[petrova2024mixedpreci…' cites none of the abstracts it was shown (it cited "
+                        "adeyemi2022distilling): the first version is kept and flagged"]
     assert usage.calls == 2  # no re-check of a rewrite that was not used
+
+
+def test_a_rewrite_may_cite_only_the_abstracts_it_was_shown_and_loses_template_tokens(tmp_path):
+    theme_key_not_shown = next(k for k in THEME if k != "petrova2024mixedprecision")
+    llm, model = fake_llm(tmp_path, verdicts((1, False, "not stated")),
+                          rewrites((1, f"{FIXED[:-1]} <|im_end|> [{theme_key_not_shown}; petrova2024mixedprecision]")),
+                          verdicts((1, True, "")))
+    bad = Sentence(BAD, ["petrova2024mixedprecision"])
+    support.check_with_llm([bad], PAPERS, llm, allowed=THEME)
+    assert bad.support == REWRITTEN and bad.keys == ["petrova2024mixedprecision"]  # the unshown key is dropped
+    assert "<|im_end|>" not in bad.text and theme_key_not_shown not in bad.text
 
 
 def test_a_sentence_the_model_skipped_counts_as_unsupported(tmp_path):

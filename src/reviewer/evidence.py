@@ -36,8 +36,8 @@ class Evidence:
 @dataclass
 class Packed:
     """What a prompt shows (``included``, in relevance order) and what did not fit (``dropped``).
-    ``truncated``: keys of included items whose abstract was cut to fit (only ever the first item, when
-    it alone exceeds the budget)."""
+    ``truncated``: keys of included items whose abstract was cut to fit (with :func:`pack`, only ever the
+    first item, when it alone exceeds the budget; with :func:`pack_shared`, every long one)."""
 
     included: list[Evidence] = field(default_factory=list)
     dropped: list[Evidence] = field(default_factory=list)

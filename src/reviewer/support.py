@@ -41,7 +41,7 @@ from reviewer import citations, extractive, prompts
 from reviewer.corpus.model import Paper
 from reviewer.draft import REWRITTEN, SUPPORTED, UNSUPPORTED, Sentence
 from reviewer.llm import StructuredOutputError, Usage
-from reviewer.text import excerpt
+from reviewer.text import excerpt, strip_special_tokens
 
 COSINE_WEIGHT = 0.6
 OFFLINE_THRESHOLD = 0.5
@@ -166,7 +166,8 @@ class Rewrites(BaseModel):
 def check_with_llm(sentences: Sequence[Sentence], papers: Mapping[str, Paper], llm, *, allowed: Sequence[str],
                    use_cache: bool = True, warn: Callable[[str], None] | None = None) -> Usage:
     """Judge every citing sentence of one section with the model (in place); rewrite the unsupported ones
-    once (citing only ``allowed`` keys), judge the rewrites, flag what is still unsupported. Returns the usage."""
+    once (citing only ``allowed`` keys whose abstracts the rewrite prompt showed), judge the rewrites, flag
+    what is still unsupported. Returns the usage."""
     usage = Usage()
     citing = [s for s in sentences if s.keys]
     if not citing:
@@ -181,13 +182,15 @@ def check_with_llm(sentences: Sequence[Sentence], papers: Mapping[str, Paper], l
         return usage
 
     rewrites = _rewrite(failed, papers, llm, use_cache, usage)
+    # A rewrite may cite only what its prompt showed: the abstracts the failing sentences cite (of the theme).
+    shown = [k for k in dict.fromkeys(k for s in failed for k in s.keys) if k in papers and k in set(allowed)]
     retry, replaced = [], []
     for sentence, text in zip(failed, rewrites):
-        checked = citations.validate(text, allowed) if text else None
+        checked = citations.validate(strip_special_tokens(text), shown) if text else None
         if checked is None or not checked.keys:
             if warn and checked is not None:
                 cited = f" (it cited {', '.join(checked.removed)})" if checked.removed else ""
-                warn(f"the rewrite of {excerpt(sentence.text)!r} cites no paper of its theme{cited}: "
+                warn(f"the rewrite of {excerpt(sentence.text)!r} cites none of the abstracts it was shown{cited}: "
                      "the first version is kept and flagged")
             continue
         retry.append(Sentence(checked.text, checked.keys))

@@ -42,9 +42,6 @@ class Clustering:
     def k(self) -> int:
         return len(self.groups)
 
-    def label_of(self) -> dict[str, int]:
-        return {key: i for i, group in enumerate(self.groups) for key in group}
-
 
 def k_bounds(n: int) -> tuple[int, int]:
     """(lowest, highest) K the automatic choice considers for ``n`` papers; (1, 1) when there are too few."""

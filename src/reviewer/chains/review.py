@@ -53,6 +53,7 @@ STEPS = ("retrieve", "cluster", "outline", "sections", "support check", "introdu
 
 SECTION_SENTENCES = 6  # extractive: most sentences quoted per section
 REDUNDANCY = 1.0  # extractive: weight of a sentence's similarity to those already quoted
+MAX_QUOTE_WORDS = 80  # extractive: longer "sentences" are quoted only when a theme has no other
 NAME_TERMS = 3  # extractive: terms in a theme's name
 SUMMARY_SENTENCES = 2  # the reduce step sees this many sentences of each section
 SUMMARY_WORDS = 60
@@ -88,14 +89,14 @@ def review(library, topic: str, *, max_papers: int = 30, themes: int | None = No
     draft = Draft(topic, engine)
 
     report("retrieve", 0, 1)
-    relevance, retrieved = _retrieve(library, topic, max_papers)
+    relevance, left_out = _retrieve(library, topic, max_papers)
     keys = list(relevance)
     stored = library.store.get(keys)
     draft.papers = {k: stored[k] for k in keys}
-    if retrieved > len(keys):
-        draft.warnings.append(f"{retrieved - len(keys)} of the {retrieved} papers retrieved were left out: their "
-                              f"similarity to the topic is under {library.settings.answer_min_similarity} "
-                              "(REVIEWER_ANSWER_MIN_SIMILARITY)")
+    if left_out:
+        draft.warnings.append(f"{len(left_out)} of the {len(keys) + len(left_out)} papers retrieved were left out: "
+                              f"their similarity to the topic is under {library.settings.answer_min_similarity} "
+                              "(REVIEWER_ANSWER_MIN_SIMILARITY): " + ", ".join(left_out))
     report("retrieve", 1, 1)
 
     report("cluster", 0, 1)
@@ -112,7 +113,7 @@ def review(library, topic: str, *, max_papers: int = 30, themes: int | None = No
     draft.settings = {
         "topic": topic, "engine": engine, "model": model, "max_papers": max_papers, "themes_requested": themes,
         "themes": clustering.k, "silhouettes": {str(k): s for k, s in clustering.silhouettes.items()},
-        "retrieved": retrieved, "reviewed": len(keys), "min_similarity": library.settings.answer_min_similarity,
+        "retrieved": len(keys) + len(left_out), "reviewed": len(keys), "min_similarity": library.settings.answer_min_similarity,
         "support_check": "llm" if llm is not None else f"offline (threshold {support.OFFLINE_THRESHOLD})",
     }
     if llm is not None:
@@ -125,8 +126,8 @@ def review(library, topic: str, *, max_papers: int = 30, themes: int | None = No
 
 
 # ------------------------------------------------------------------------------------------- steps
-def _retrieve(library, topic: str, max_papers: int) -> tuple[dict[str, float], int]:
-    """({key: similarity to the topic} of the papers kept, in retrieval order; how many were retrieved)."""
+def _retrieve(library, topic: str, max_papers: int) -> tuple[dict[str, float], list[str]]:
+    """({key: similarity to the topic} of the papers kept, in retrieval order; the keys left out)."""
     hits = library.search(topic, k=max_papers, mmr=True)
     similarity = library.similarity(topic, [h.key for h in hits])
     kept = {h.key: similarity[h.key] for h in hits if similarity[h.key] >= library.settings.answer_min_similarity}
@@ -135,7 +136,7 @@ def _retrieve(library, topic: str, max_papers: int) -> tuple[dict[str, float], i
         raise NotFoundError(
             f"no paper in this collection is about {topic!r} (best similarity {best:.2f} < "
             f"{library.settings.answer_min_similarity}): ingest papers on it, or review a broader topic")
-    return kept, len(hits)
+    return kept, [h.key for h in hits if h.key not in kept]
 
 
 def _terms(papers, clustering) -> list[list[str]]:
@@ -197,6 +198,8 @@ def _central_sentences(embedder, papers, keys: list[str], centroid, topic_vector
     taken), so that five papers' near-identical opening lines do not fill the section. At most one sentence
     per paper (two in themes of fewer than three papers). The vectors it computes are added to ``known``."""
     pool = [(s, key) for key in keys for s in extractive.sentences(papers[key].abstract)]
+    # A "sentence" of hundreds of words is an abstract without full stops: quote it only if nothing else is left.
+    pool = [(s, key) for s, key in pool if len(s.split()) <= MAX_QUOTE_WORDS] or pool
     if not pool:
         return []
     vectors = embedder.embed_array([s for s, _ in pool])
@@ -371,6 +374,10 @@ def introduction_messages(topic: str, sections: list[Section]) -> list[dict]:
                                                transitions=transitions)
 
 
+FRAMING_REASON = ("cites no paper: the introduction and transitions are written from the outline, without the "
+                  "abstracts; cite a source for this claim or drop it")
+
+
 def _introduction(draft: Draft, llm: LLM, use_cache: bool) -> None:
     """The introduction, and each later section's transition put before its first sentence. The model was
     shown no abstract here, so any citation it writes is removed (and reported)."""
@@ -390,10 +397,10 @@ def _introduction(draft: Draft, llm: LLM, use_cache: bool) -> None:
         removed.extend(k for k in checked.removed if k not in removed)
         return checked.text
 
-    draft.introduction = [Sentence(s) for s in citations.split_sentences(uncited("\n".join(intro_lines)))]
+    draft.introduction = [_framing(s) for s in citations.split_sentences(uncited("\n".join(intro_lines)))]
     for number, text in sorted(transitions.items()):
         section = draft.sections[number - 1]
-        sentences = [Sentence(s) for s in citations.split_sentences(uncited(text))]
+        sentences = [_framing(s) for s in citations.split_sentences(uncited(text))]
         if sentences:
             if section.paragraphs:
                 section.paragraphs[0][:0] = sentences
@@ -404,6 +411,14 @@ def _introduction(draft: Draft, llm: LLM, use_cache: bool) -> None:
                               "without the abstracts: " + ", ".join(removed))
     if not draft.introduction:
         draft.warnings.append("the model wrote no usable introduction")
+
+
+def _framing(text: str) -> Sentence:
+    """A sentence of the introduction or a transition. It cites nothing (it was written without abstracts), so
+    a claim is flagged — never silently kept — while a short connective or a question is left unchecked."""
+    if citations.is_claim(text):
+        return Sentence(text, support=UNSUPPORTED, reason=FRAMING_REASON)
+    return Sentence(text)
 
 
 def _clean_keep_numbers(text: str) -> str:

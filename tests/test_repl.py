@@ -32,7 +32,9 @@ from reviewer import ChatSession, citations
 from reviewer.cli.main import app
 from reviewer.extractive import NO_LLM_NOTE
 from reviewer.llm import LLM, ResponseCache
-from reviewer.repl import COMMANDS, ChatCompleter, Repl, slug
+from reviewer.chains.compare import NO_LLM_NOTE as COMPARE_NOTE
+from reviewer.errors import InputError
+from reviewer.repl import COMMANDS, ChatCompleter, Repl, review_argument, slug
 from test_session import CARRIED, CONDENSED, FIRST_REPLY, FOLLOW_UP  # the same conversation
 
 pytestmark = pytest.mark.block_network
@@ -270,6 +272,27 @@ def test_completer(library, tmp_path):
     assert completions(library, "How does it") == [] and completions(library, "/search ok") == []
     (tmp_path / "notes.md").write_text("x")
     assert completions(library, f"/export {tmp_path}/no") == ["tes.md"]
+    (tmp_path / "drafts").mkdir()
+    assert completions(library, f"/review in-context learning --out {tmp_path}/dra") == ["fts"]
+    assert completions(library, "/review in-context learning") == []
+
+
+@pytest.mark.parametrize("argument, expected", [
+    ("in-context learning", ("in-context learning", None)),
+    ("in-context learning --out mydir", ("in-context learning", Path("mydir"))),
+    ("in-context learning --out=drafts/icl ", ("in-context learning", Path("drafts/icl"))),
+    ("in-context learning --out 'my drafts'", ("in-context learning", Path("my drafts"))),
+    ("outlier detection --outliers", ("outlier detection --outliers", None)),  # not the option
+])
+def test_review_argument(argument, expected):
+    assert review_argument(argument) == expected
+
+
+@pytest.mark.parametrize("argument, message", [("icl --out", "--out needs a folder"),
+                                               ("--out mydir", "needs TOPIC before --out")])
+def test_review_argument_errors(argument, message):
+    with pytest.raises(InputError, match=message):
+        review_argument(argument)
 
 
 def test_slug():
@@ -307,6 +330,41 @@ def test_a_failed_line_makes_the_piped_chat_exit_1(chat_cli):
     assert result.exit_code == 1
     assert "error: no paper with key 'nosuchkey'" in flat(result.stderr)
     assert "Sources:" in result.stdout  # the next line was still answered
+
+
+def test_export_errors_keep_the_session_and_a_bib_name_does_not_overwrite_the_transcript(chat_cli, tmp_path):
+    (tmp_path / "file").write_text("a file, not a folder")
+    result = chat_cli([ASK_QUESTION, "/export file/chat.md", "/export out/refs.bib", "/sources"])
+    assert result.exit_code == 1  # a line failed, but the session went on
+    assert f"error: cannot write {Path('file')}" in flat(result.stderr)
+    assert f"wrote {Path('out/refs.md')} (1 turn(s)) and {Path('out/refs.bib')}" in result.stdout
+    assert (tmp_path / "out" / "refs.md").read_text(encoding="utf-8").startswith("# Chat with the library")
+    assert (tmp_path / "out" / "refs.bib").read_text(encoding="utf-8").startswith("@")
+    assert "Evidence for:" in result.stdout
+
+
+def test_an_unexpected_error_is_reported_and_the_session_goes_on(library, monkeypatch):
+    def broken(query, k=10):
+        raise RuntimeError("boom")
+
+    chat = ChatSession(library)
+    monkeypatch.setattr(chat, "search", broken)
+    out, err = io.StringIO(), io.StringIO()
+    repl = Repl(chat, console=Console(file=out, color_system=None, width=200),
+                err_console=Console(file=err, color_system=None, width=200), plain=True)
+    assert repl.pipe(["/search induction", ASK_QUESTION, "/export " + os.devnull + "/x.md"]) == 1
+    assert "error: unexpected RuntimeError: boom (at test_repl.py:" in flat(err.getvalue())
+    assert "error: cannot write" in flat(err.getvalue())
+    assert "Sources:" in out.getvalue() and repl.failures == 2 and len(chat.turns) == 1
+
+
+def test_show_in_the_chat_takes_keys_as_answers_print_them(chat_cli):
+    result = chat_cli(["/show [okafor2024pretraining]", "/show [@raman2024demonstrations].",
+                       "/show [berg2023induction; raman2024demonstrations]"])
+    assert result.exit_code == 0, result.output
+    for title in ("Pretraining Mixtures Shape In-Context Learning", "When Do Demonstrations Help?",
+                  "Induction Circuits as a Mechanism"):
+        assert title in result.stdout
 
 
 def test_quit_stops_reading(chat_cli):
@@ -390,12 +448,17 @@ def test_a_streamed_reply_wraps_between_words():
 
 
 def test_piped_compare_and_review(chat_cli, tmp_path):
-    result = chat_cli(["/compare induction circuits | demonstration labels", "/review in-context learning"],
-                      "--out", "drafts")
+    result = chat_cli(["/compare induction circuits | demonstration labels", "/review in-context learning",
+                       "/review in-context learning --out mine"], "--out", "drafts")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert "> /compare induction circuits | demonstration labels\n" in out
+    assert "> /compare induction circuits | demonstration labels\n| Method |" in out  # the note is not in stdout
     assert "| Method |" in out and "| induction circuits |" in out  # plain: the Markdown table
+    assert flat(COMPARE_NOTE) not in flat(out) and flat(COMPARE_NOTE) in flat(result.stderr)
     assert "> /review in-context learning\nA draft on 'in-context learning': " in out
     assert f"wrote {Path('drafts') / 'in-context-learning' / 'review.md'}" in out
     assert (tmp_path / "drafts" / "in-context-learning" / "references.bib").exists()
+    # /review TOPIC --out DIR: the draft goes to DIR, and the topic is only the topic
+    assert "> /review in-context learning --out mine\nA draft on 'in-context learning': " in out
+    assert f"wrote {Path('mine') / 'review.md'}" in out and (tmp_path / "mine" / "references.bib").exists()
+    assert sorted(p.name for p in (tmp_path / "drafts").iterdir()) == ["in-context-learning"]

@@ -242,6 +242,48 @@ def test_export_refuses_a_folder(library, tmp_path):
         ChatSession(library).export(tmp_path)
 
 
+@pytest.mark.parametrize("where", ["file/chat.md", "/proc/nope/chat.md"])
+def test_export_to_a_path_it_cannot_write_is_an_input_error_naming_it(library, tmp_path, where):
+    if where.startswith("/proc") and not Path("/proc/self").exists():
+        pytest.skip("no /proc here")
+    (tmp_path / "file").write_text("a file, not a folder")
+    path = tmp_path / where
+    chat = ChatSession(library)
+    chat.ask(ASK_QUESTION)
+    with pytest.raises(InputError, match="cannot write") as raised:
+        chat.export(path)
+    assert str(path.parent) in str(raised.value) and "export to a folder you can write to" in str(raised.value)
+    assert len(chat.turns) == 1  # nothing lost: it can be exported elsewhere
+    assert chat.export(tmp_path / "chat.md")[0].exists()
+
+
+@pytest.mark.parametrize("name", ["refs.bib", "refs.BIB"])
+def test_export_to_a_bib_name_writes_the_transcript_beside_it_not_over_it(library, tmp_path, name):
+    chat = ChatSession(library)
+    chat.ask(ASK_QUESTION)
+    md, bib = chat.export(tmp_path / name)
+    assert (md, bib) == (tmp_path / "refs.md", tmp_path / "refs.bib")
+    assert md.read_text(encoding="utf-8").startswith("# Chat with the library")
+    assert bib.read_text(encoding="utf-8").startswith("@")
+
+
+@pytest.mark.parametrize("pasted", ["okafor2024pretraining", " okafor2024pretraining ", "[okafor2024pretraining]",
+                                    "[@okafor2024pretraining]", "@okafor2024pretraining", "**[okafor2024pretraining]**",
+                                    "[okafor2024pretraining].", "okafor2024pretraining,", "(okafor2024pretraining)",
+                                    "[okafor2024pretraining; raman2024demonstrations]"])
+def test_show_takes_a_key_as_pasted_from_an_answer(library, pasted):
+    assert ChatSession(library).show(pasted).key == "okafor2024pretraining"
+
+
+def test_show_names_the_cleaned_key_it_did_not_find(library):
+    from reviewer.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="no paper with key 'nosuchkey'"):
+        ChatSession(library).show("[nosuchkey].")
+    with pytest.raises(InputError, match="not a paper key"):
+        ChatSession(library).show("[]")
+
+
 def test_an_empty_transcript_exports_an_empty_bib(library, tmp_path):
     md, bib = ChatSession(library).export(tmp_path / "empty.md")
     assert "## References" not in md.read_text(encoding="utf-8") and bib.read_text(encoding="utf-8").strip() == ""

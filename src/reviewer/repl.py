@@ -2,14 +2,19 @@
 work, Rich prints.
 
 Interactive (stdin is a terminal): persistent input history (up-arrow, and grey suggestions from it),
-Tab completes slash commands, paper keys after ``/show`` and file names after ``/export``; answers stream
-token by token, then the sources they cite. Ctrl-C while an answer is on its way stops it, prints
-"(interrupted)" and returns to the prompt (the unfinished answer is not kept, see :mod:`reviewer.session`);
-Ctrl-C at the prompt clears the line; Ctrl-D (or ``/quit``) leaves.
+Tab completes slash commands, paper keys after ``/show``, file names after ``/export`` and folders after
+``/review TOPIC --out``; answers stream token by token, then the sources they cite. Ctrl-C while an answer is
+on its way stops it, prints "(interrupted)" and returns to the prompt (the unfinished answer is not kept, see
+:mod:`reviewer.session`); Ctrl-C at the prompt clears the line; Ctrl-D (or ``/quit``) leaves.
 
 Piped (stdin is not a terminal): one question or slash command per line (empty lines and lines starting
 with ``#`` are skipped), each echoed as ``> line`` and answered in plain text without streaming;
-notes, warnings and errors go to stderr. The exit status is 1 when any line failed.
+notes (the extractive engine's, for answers and for ``/compare`` tables), warnings and errors go to stderr. The
+exit status is 1 when any line failed.
+
+An error never ends the session: a :class:`~reviewer.errors.ReviewerError` is printed as ``error: ...``; any
+other exception is a bug, printed as ``error: unexpected TYPE: ... (at file:line)``, and the chat goes on (so
+the transcript can still be exported).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reviewer import citations
+from reviewer.chains.compare import NO_LLM_NOTE as COMPARE_NOTE
 from reviewer.errors import InputError, ReviewerError
 from reviewer.extractive import NO_LLM_NOTE
 from reviewer.session import ChatSession, body
@@ -37,9 +43,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "/search": ("QUERY", "the papers most relevant to QUERY"),
     "/show": ("KEY", "one paper: metadata, provenance and abstract (Tab completes keys)"),
     "/compare": ("A | B", "compare two or more methods side by side, every cell cited"),
-    "/review": ("TOPIC", "write a related-work draft on TOPIC to out/<topic>/ (--out DIR)"),
+    "/review": ("TOPIC [--out DIR]", "write a related-work draft on TOPIC to out/<topic>/, or to DIR"),
     "/sources": ("", "the evidence of the last answer"),
-    "/export": ("FILE", "the transcript as Markdown, with the cited papers' .bib beside it"),
+    "/export": ("FILE", "the transcript as Markdown, with the cited papers' .bib beside it (x.bib: x.md + x.bib)"),
     "/model": ("", "the engine, model and endpoint answering"),
     "/cost": ("", "tokens and cost of this session"),
     "/clear": ("", "start a new topic: follow-ups no longer refer to earlier questions"),
@@ -66,6 +72,7 @@ class Repl:
         self.plain = plain
         self.out_dir = Path(out_dir)
         self.failures = 0
+        self._compare_noted = False
 
     # -- the two loops -------------------------------------------------------------------------------
     def interactive(self, *, history=None, input=None, output=None) -> None:
@@ -135,6 +142,11 @@ class Repl:
         except ReviewerError as exc:
             self.failures += 1
             self.err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=self.plain)
+        except Exception as exc:  # a bug: say so and where, but never lose the conversation over it
+            self.failures += 1
+            self.err.print(f"[bold red]error:[/] unexpected {escape(_describe(exc))} — a bug in reviewer; "
+                           "the session goes on (/export keeps the transcript)", highlight=False,
+                           soft_wrap=self.plain)
         return True
 
     def command(self, line: str) -> bool:
@@ -242,7 +254,7 @@ class Repl:
         self.console.print(table)
 
     def do_show(self, key: str) -> None:
-        paper = self.session.show(key.split()[0])
+        paper = self.session.show(key)
         out = self.console
         out.print(f"[bold cyan]{paper.key}[/]  [bold]{escape(paper.title)}[/]", highlight=False, soft_wrap=self.plain)
         for label, value in (
@@ -278,8 +290,12 @@ class Repl:
         methods = [m.strip() for m in argument.split("|") if m.strip()]
         with self._busy(f"comparing {len(methods)} methods…"):
             comparison = self.session.compare(methods)
+        if comparison.engine == "extractive" and not self._compare_noted:  # once, with the other notes
+            self._compare_noted = True
+            self.err.print(COMPARE_NOTE if self.plain else f"[yellow]{escape(COMPARE_NOTE)}[/]", markup=not self.plain,
+                           highlight=False, soft_wrap=self.plain)
         if self.plain:  # the Markdown table ends with its own sources list
-            self.console.print(comparison.to_markdown(), markup=False, highlight=False, soft_wrap=True)
+            self.console.print(without_note(comparison.to_markdown()), markup=False, highlight=False, soft_wrap=True)
         else:
             from reviewer.cli.output import comparison_table
 
@@ -287,8 +303,9 @@ class Repl:
             self._sources(comparison.citations())
         self._warnings(comparison.warnings)
 
-    def do_review(self, topic: str) -> None:
-        directory = self.out_dir / slug(topic)
+    def do_review(self, argument: str) -> None:
+        topic, directory = review_argument(argument)
+        directory = directory if directory is not None else self.out_dir / slug(topic)
         with self._busy("writing a related-work draft…"):
             self.session.review(topic, directory=directory)
         turn = self.session.turns[-1]
@@ -391,13 +408,45 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].rstrip("-") or "review"
 
 
+_OUT = re.compile(r"(?:^|\s)--out(?:=|\s+|$)(.*)$", re.S)
+
+
+def review_argument(argument: str) -> tuple[str, Path | None]:
+    """(topic, folder) of ``/review TOPIC [--out DIR]``: the folder is None without ``--out``."""
+    match = _OUT.search(argument)
+    if match is None:
+        return argument.strip(), None
+    topic, folder = argument[:match.start()].strip(), match.group(1).strip().strip("\"'")
+    if not folder:
+        raise InputError("--out needs a folder, e.g. `/review in-context learning --out drafts/icl`")
+    if not topic:
+        raise InputError(f"/review needs TOPIC before --out, e.g. `/review in-context learning --out {folder}`")
+    return topic, Path(folder).expanduser()
+
+
+def without_note(markdown: str) -> str:
+    """A comparison's Markdown without the extractive engine's note that heads it (the chat prints the note
+    apart: to stderr when piped)."""
+    head = f"> {COMPARE_NOTE}\n\n"
+    return markdown[len(head):] if markdown.startswith(head) else markdown
+
+
+def _describe(exc: BaseException) -> str:
+    """``exc``'s type, message and where it was raised (file:line), for an unexpected error."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
 def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
 class ChatCompleter(Completer):
     """Completes slash commands, paper keys after ``/show`` (keys starting with the word first, then keys and
-    titles containing it) and file names after ``/export``."""
+    titles containing it), file names after ``/export`` and folder names after ``/review TOPIC --out``."""
 
     def __init__(self, session: ChatSession):
         self.session = session
@@ -419,6 +468,9 @@ class ChatCompleter(Completer):
             yield from self._keys(rest)
         elif command == "/export":
             yield from self.paths.get_completions(Document(rest, len(rest)), complete_event)
+        elif command == "/review" and (match := _OUT.search(rest)) and " " in match.group(0).lstrip():
+            folder = match.group(1)
+            yield from self.paths.get_completions(Document(folder, len(folder)), complete_event)
 
     def _keys(self, word: str):
         needle = word.lower()

@@ -40,13 +40,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from reviewer.chains.ask import Answer
 from reviewer.corpus.model import Paper
-from reviewer.errors import InputError
+from reviewer.errors import InputError, NotFoundError
 from reviewer.evidence import Evidence
 from reviewer.extractive import NO_LLM_NOTE
 from reviewer.llm import Usage
@@ -219,8 +220,19 @@ class ChatSession:
         return self.library.search(query, k=k)
 
     def show(self, key: str) -> Paper:
-        """One paper by key (raises NotFoundError naming how to find keys)."""
-        return self.library.get(key.strip())
+        """One paper by key (raises NotFoundError naming how to find keys). The key may be pasted as an answer
+        shows it: ``[key]``, ``[key; other]`` (the first), ``[@key]``, ``**[key]**``, ``key.``."""
+        candidates = paper_keys(key)
+        if not candidates:
+            raise InputError(f"{key.strip()!r} is not a paper key: `/search WORDS` lists keys")
+        first, *as_typed = candidates
+        try:
+            return self.library.get(first)
+        except NotFoundError as error:
+            if as_typed:  # a key of the user's own .bib may end with "." or ":"
+                with suppress(NotFoundError):
+                    return self.library.get(as_typed[0])
+            raise error
 
     def compare(self, methods: Sequence[str], **options):
         """A comparison of ``methods`` (see :meth:`reviewer.Library.compare`), added to the transcript."""
@@ -299,18 +311,25 @@ class ChatSession:
 
     def export(self, path: str | Path) -> tuple[Path, Path]:
         """Write the transcript to ``path`` (Markdown; ``.md`` is added when it has no suffix) and the BibTeX of
-        every cited paper beside it (same name, ``.bib``). Returns (Markdown path, BibTeX path)."""
+        every cited paper beside it (same name, ``.bib``). A ``.bib`` path names the BibTeX: the transcript goes
+        beside it, as ``.md`` (``chat.bib`` -> ``chat.md`` and ``chat.bib``). Returns (Markdown path, BibTeX
+        path); raises InputError when ``path`` is a folder or cannot be written."""
         from reviewer.citations import bibtex
 
         md = Path(path).expanduser()
         if not md.name or md.is_dir():
             raise InputError(f"{path} is a folder: give a file name, e.g. `/export {Path(path) / 'chat.md'}`")
-        if not md.suffix:
+        if not md.suffix or md.suffix.lower() == ".bib":
             md = md.with_suffix(".md")
         bib = md.with_suffix(".bib")
-        md.parent.mkdir(parents=True, exist_ok=True)
-        md.write_text(self.to_markdown(), encoding="utf-8")
-        bib.write_text(bibtex(self.cited_papers()), encoding="utf-8")
+        try:
+            md.parent.mkdir(parents=True, exist_ok=True)
+            md.write_text(self.to_markdown(), encoding="utf-8")
+            bib.write_text(bibtex(self.cited_papers()), encoding="utf-8")
+        except OSError as exc:
+            where = exc.filename or md
+            raise InputError(f"cannot write {where}: {exc.strerror or exc}; export to a folder you can write to, "
+                             f"e.g. `/export {Path.cwd() / md.name}`") from exc
         return md, bib
 
 
@@ -364,6 +383,20 @@ def body(answer: Answer) -> str:
     if text.startswith(NO_LLM_NOTE):
         text = text[len(NO_LLM_NOTE):].lstrip("\n")
     return text
+
+
+_KEY_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_:.\-]*")  # the key syntax of reviewer.citations
+
+
+def paper_keys(text: str) -> list[str]:
+    """The key in ``text`` as pasted from an answer (``[key]``, ``[key; other]``, ``[@key]``, ``**[key]**``,
+    ``key.``): its first key without trailing punctuation, then as typed when that differs; [] when none."""
+    match = _KEY_TOKEN.search(text)
+    if not match:
+        return []
+    token = match.group(0)
+    cleaned = token.rstrip(".:-")
+    return [cleaned] if cleaned == token else [cleaned, token]
 
 
 def reference(paper: Paper) -> str:

@@ -15,7 +15,7 @@ def chat(
     k: Annotated[int, typer.Option("-k", min=1, max=100, help="How many papers to retrieve as evidence for each answer.")] = 8,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again even if an identical request was answered before.")] = False,
     history: Annotated[Optional[Path], typer.Option("--history", help="Input history file (default: chat-history in the data directory).", show_default=False)] = None,
-    out: Annotated[Path, typer.Option("--out", help="Where /review writes its drafts (one folder per topic).")] = Path("out"),
+    out: Annotated[Path, typer.Option("--out", help="Where /review writes its drafts (one folder per topic; `/review TOPIC --out DIR` writes to DIR instead).")] = Path("out"),
     db: DbOption = None,
 ) -> None:
     r"""Chat with the library: answers cite \[key]s and stream as they are written; follow-up questions are made

@@ -1,5 +1,6 @@
 """`compare`: the table chain with a fake model (valid tables, schema repair, key checks, "not reported"), the
-extractive engine on hand-written papers and on the sample corpus (../shared/seeds, read at run time), and the
+extractive engine on hand-written papers and on the sample corpus (../shared/seeds, read at run time), how
+named methods get their evidence (PEFT_PAPERS: six made-up papers, written to a library at run time), and the
 outputs (Markdown, CSV, JSON).
 
 The scenario (tests/fixtures/compare/papers.jsonl: nine made-up papers, three on low-rank adaptation, two on
@@ -21,7 +22,8 @@ from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import RecordingChatModel, clean_env, fixture_db, open_fixture_library
 from reviewer import citations, extractive
 from reviewer.chains.compare import (ASPECTS, NO_LLM_NOTE, NOT_REPORTED, Cell, Comparison, Target, compare,
-                                     methods_from_titles, parse_aspects, parse_methods, table_schema)
+                                     extractive_cells, is_about, methods_from_titles, names_method, parse_aspects,
+                                     parse_methods, table_schema)
 from reviewer.errors import InputError, NotFoundError
 from reviewer.evidence import Evidence
 from reviewer.llm import LLM, LLMError, ResponseCache, Usage
@@ -216,13 +218,25 @@ def test_empty_and_not_reported_cells_say_exactly_not_reported(library, tmp_path
                                    "'not reported' instead: prompt tuning / approach: 'Soft prompts are learned.'"]
 
 
-def test_no_covered_method_means_no_model_call(library, tmp_path):
+def test_no_covered_method_is_an_error_without_a_model_call(library, tmp_path):
     llm, model = fake_llm(library, tmp_path)
-    comparison = library.compare([QA, "sourdough baking"], k=COMPARE_K, llm=llm)
-    assert model.received == [] and comparison.usage.calls == 0
-    assert comparison.aspects == list(ASPECTS)
-    assert all(not c.reported for row in comparison.cells.values() for c in row.values())
-    assert len(comparison.warnings) == 2 and comparison.engine == "llm"
+    for engine in (llm, None):  # like `review` and `compare --topic`: no all-"not reported" table
+        with pytest.raises(NotFoundError) as error:
+            compare(library, [QA, "sourdough baking"], k=COMPARE_K, llm=engine)
+        assert str(error.value) == (
+            "no paper of this collection is similar enough to 'quantum annealing', 'sourdough baking' (best "
+            "similarity 0.20 < 0.3): nothing to compare; name the methods as the papers do (e.g. spelled out rather "
+            "than an acronym), or ingest papers about them")
+    assert model.received == []
+
+
+def test_an_empty_library_has_nothing_to_compare(minilm, tmp_path):
+    from reviewer.config import Settings
+    from reviewer.library import Library
+
+    empty = Library.open(settings=Settings(db=tmp_path / "db"), embedder=minilm)
+    with pytest.raises(NotFoundError, match="the library is empty, so there is nothing to compare: add papers"):
+        empty.compare([LRA, PT])
 
 
 def test_a_second_identical_comparison_comes_from_the_cache(library, tmp_path):
@@ -293,9 +307,9 @@ def test_methods_from_titles():
     titles = ["RankLift: Low-Rank Adaptation", "A Very Long Name With Many Words In It: Something",
               "How Long Should a Soft Prompt Be?", "ranklift: again", "An Extremely Long Title That Has Far Too Many "
               "Words To Be A Name", "SoftPrompt: Continuous Prompts"]
-    assert methods_from_titles(titles, 3) == [Target("RankLift", "RankLift: Low-Rank Adaptation", True),
-                                              Target("SoftPrompt", "SoftPrompt: Continuous Prompts", True),
-                                              Target("How Long Should a Soft Prompt Be", titles[2], True)]
+    assert methods_from_titles(titles, 3) == [Target("RankLift", "RankLift: Low-Rank Adaptation"),
+                                              Target("SoftPrompt", "SoftPrompt: Continuous Prompts"),
+                                              Target("How Long Should a Soft Prompt Be", titles[2])]
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -404,6 +418,182 @@ def test_extractive_engine_leaves_cells_it_has_no_sentence_for(library):
         "Forecasts six hours ahead improve on a hydrological baseline by 15% in mean absolute error.",
         ["okonkwo2024forecasting"])
     assert comparison.cell("river flood forecasting", "data") == Cell()  # no sentence is about data
+
+
+def test_extractive_evidence_is_not_cut_to_the_models_token_budget(compare_db, minilm, monkeypatch, tmp_path):
+    """With no model there is no prompt: a long abstract must not push another paper out of a method's evidence."""
+    small = open_fixture_library(compare_db, minilm, monkeypatch, tmp_path / "cache",
+                                 {"REVIEWER_LLM_EVIDENCE_TOKENS": "100"})
+    comparison = small.compare(COMPARE_METHODS, k=COMPARE_K)
+    assert {m: [e.key for e in items] for m, items in comparison.evidence.items()} == COMPARE_EVIDENCE
+    assert comparison.warnings == [UNCOVERED_WARNING]
+    assert all(small.get(e.key).abstract == e.abstract for items in comparison.evidence.values() for e in items)
+    # The model's prompt still gets its share of the budget (50 tokens per covered method), and says so.
+    llm, _ = fake_llm(small, tmp_path, table_json(GOOD))
+    with_model = small.compare(COMPARE_METHODS, aspects=ASPECTS3, k=COMPARE_K, llm=llm)
+    assert any("of the evidence budget (REVIEWER_LLM_EVIDENCE_TOKENS)" in w for w in with_model.warnings)
+
+
+# ------------------------------------------------------------------------------------------ named methods
+# Five made-up papers on parameter-efficient fine-tuning, and one that only uses low-rank adaptation. The
+# prompt-tuning paper also mentions prefix-tuning (as its own paper would); the adapters abstract is long.
+PEFT_PAPERS = [
+    ("Prefix-Tuning: Optimizing Continuous Prompts for Generation", "Lena Marsh", 2021,
+     "Fine-tuning adapts a pretrained language model by updating all of its parameters, so every task needs its own "
+     "full copy. We propose prefix-tuning, which keeps the language model frozen and learns a short sequence of "
+     "continuous task-specific vectors that is prepended to the keys and values of every attention layer. We "
+     "evaluate prefix-tuning on table-to-text generation with the E2E and WebNLG datasets and on abstractive "
+     "summarization with XSUM. Training only 0.1% of the parameters, prefix-tuning matches fine-tuning with full "
+     "data and outperforms it when fewer than 500 training examples are available. On summarization, prefix-tuning "
+     "falls slightly behind fine-tuning and extrapolates less well to unseen topics."),
+    ("Scaling Makes Prompt Tuning Competitive with Model Tuning", "Jonas Ebert", 2021,
+     "Serving a separate fine-tuned copy of a large language model for every downstream task is costly. We explore "
+     "prompt tuning, which learns a few soft prompt embeddings that are prepended to the input text while every "
+     "weight of the model stays frozen. Our method can be seen as a simplification of prefix-tuning, which adds "
+     "trainable vectors to every layer rather than to the input only. On the SuperGLUE benchmark, prompt tuning "
+     "closes the gap to full model tuning as models grow beyond ten billion parameters. With models below one "
+     "billion parameters, prompt tuning lags model tuning by several points and is sensitive to the initialization "
+     "of the prompt."),
+    ("Adapters: Parameter-Efficient Transfer Learning for NLP", "Hana Kim", 2022,
+     "Fine-tuning large pretrained models is an effective transfer mechanism in natural language processing, but it "
+     "is parameter inefficient when there are many downstream tasks, since each task needs a complete copy of the "
+     "model. We insert small bottleneck adapter modules between the layers of a frozen pretrained transformer and "
+     "train only the adapters for each new task, so that tasks can be added one after another without revisiting "
+     "earlier ones. Each adapter projects the hidden states down to a small dimension, applies a nonlinearity and "
+     "projects them back up, with a residual connection around the module and a near-identity initialization. We "
+     "transfer BERT to 26 diverse text classification tasks, including the GLUE benchmark and several sentiment, "
+     "topic and question classification datasets. Adapters attain within 0.4% of the performance of full "
+     "fine-tuning on GLUE while adding only 3.6% parameters per task. The extra layers increase inference latency, "
+     "and the best adapter size must be tuned for each task."),
+    ("LoRA: Low-Rank Adaptation of Large Language Models", "Mei Zhou", 2022,
+     "Full fine-tuning of ever larger language models becomes prohibitively expensive to store and deploy. We "
+     "propose low-rank adaptation (LoRA), which freezes the pretrained weights and injects trainable rank "
+     "decomposition matrices into each layer of the transformer. We evaluate LoRA on RoBERTa, DeBERTa, GPT-2 and "
+     "GPT-3 across natural language understanding and generation benchmarks. LoRA reduces the number of trainable "
+     "parameters by 10,000 times and matches or exceeds fine-tuning quality with no additional inference latency. "
+     "The rank must be chosen per task, and batching inputs of different tasks in one forward pass is not "
+     "straightforward."),
+    ("BitFit: Fine-Tuning Only the Bias Terms of Transformers", "Omer Ben-Ami", 2022,
+     "We study whether fine-tuning only the bias terms of a pretrained transformer is enough to adapt it. BitFit "
+     "updates the bias terms and the task-specific classification layer while every other weight stays fixed. On "
+     "the GLUE benchmark with BERT models, BitFit is competitive with full fine-tuning when training data are small. "
+     "With larger training sets, BitFit falls behind full fine-tuning by a few points."),
+    ("Growing a Library of Robot Skills in Parameter Space", "Tomas Riva", 2024,
+     "Robots should reuse what they learned before when they meet a new task. We propose SkillBank, which keeps "
+     "every skill the robot learns as a separate module and composes them for new tasks. Each skill is stored as a "
+     "low-rank adaptation of a shared policy network, so a new skill costs few parameters. On simulated "
+     "manipulation benchmarks, SkillBank learns new tasks twice as fast as training from scratch. Composition "
+     "fails when two skills need conflicting motions."),
+]
+PREFIX, PROMPT, LORA = "prefix-tuning", "prompt tuning", "low-rank adaptation"
+
+
+@pytest.fixture(scope="module")
+def peft_library(tmp_path_factory, minilm):
+    source = tmp_path_factory.mktemp("peft-source") / "peft.jsonl"
+    source.write_text("".join(json.dumps({"title": t, "authors": a, "year": y, "abstract": x}) + "\n"
+                              for t, a, y, x in PEFT_PAPERS), encoding="utf-8")
+    db = fixture_db("compare-peft", [source], tmp_path_factory, minilm)
+    with pytest.MonkeyPatch.context() as mp:
+        library = open_fixture_library(db, minilm, mp, tmp_path_factory.mktemp("peft-cache"), {})
+        yield library
+
+
+def _key(library, title: str) -> str:
+    return next(p.key for p in library.papers() if p.title == title)
+
+
+def _row_keys(comparison, method) -> set[str]:
+    return {k for c in comparison.cells[method].values() for k in c.keys}
+
+
+def test_named_methods_get_the_papers_that_name_them_and_never_share_a_sentence(peft_library):
+    prefix, prompt = (_key(peft_library, t) for t, *_ in PEFT_PAPERS[:2])
+    comparison = peft_library.compare([PREFIX, PROMPT])
+    # Of the papers retrieved, only those that name the method (the prompt-tuning paper mentions prefix-tuning).
+    assert {m: {e.key for e in items} for m, items in comparison.evidence.items()} == {
+        PREFIX: {prefix, prompt}, PROMPT: {prompt}}
+    # The paper both methods retrieved is quoted for the method it is about: the rows do not repeat each other.
+    assert _row_keys(comparison, PREFIX) == {prefix} and _row_keys(comparison, PROMPT) == {prompt}
+    assert sum(c.reported for c in comparison.cells[PREFIX].values()) >= 4
+    assert sum(c.reported for c in comparison.cells[PROMPT].values()) >= 4
+    texts = [c.text for row in comparison.cells.values() for c in row.values() if c.reported]
+    assert len(texts) == len(set(texts))
+    assert comparison.cell(PREFIX, "approach").text.startswith("We propose prefix-tuning")
+    assert comparison.warnings == []
+    assert_grounded(comparison, peft_library)
+    assert_quoted(comparison, peft_library)
+
+
+def test_the_model_also_gets_only_the_papers_that_name_each_method(peft_library, tmp_path):
+    prefix, prompt = (_key(peft_library, t) for t, *_ in PEFT_PAPERS[:2])
+    rows = {PREFIX: {"task": ("Cheap adaptation.", [prefix])}, PROMPT: {"task": ("Cheap adaptation.", [prompt])}}
+    llm, model = fake_llm(peft_library, tmp_path, table_json(rows))
+    comparison = peft_library.compare([PREFIX, PROMPT], aspects=["task"], llm=llm)
+    assert {m: {e.key for e in items} for m, items in comparison.evidence.items()} == {
+        PREFIX: {prefix, prompt}, PROMPT: {prompt}}
+    prompt_section = user_prompt(model).split(f"Method: {PROMPT}\n", 1)[1]
+    assert citations.cited_keys(prompt_section) == [prompt]
+
+
+def test_a_paper_that_only_uses_a_method_is_quoted_where_it_names_it(peft_library):
+    lora, skills = _key(peft_library, PEFT_PAPERS[3][0]), _key(peft_library, PEFT_PAPERS[5][0])
+    comparison = peft_library.compare([LORA], k=6)
+    assert {e.key for e in comparison.evidence[LORA]} == {lora, skills}
+    quoted = [c for c in comparison.cells[LORA].values() if c.keys == [skills]]
+    # SkillBank's robots are not what low-rank adaptation is about: only its sentence on low-rank adaptation counts.
+    assert all("low-rank adaptation" in c.text for c in quoted)
+    assert comparison.warnings == [f"{LORA}: {skills} only mentions it, so only its sentences that name it are quoted"]
+    assert comparison.cell(LORA, "approach").keys == [lora]
+
+
+def test_a_method_no_paper_is_about_is_quoted_only_where_it_is_named(peft_library):
+    skills = _key(peft_library, PEFT_PAPERS[5][0])
+    evidence = {LORA: [Evidence.of(peft_library.get(skills), 0.4)]}
+    warnings: list[str] = []
+    cells = extractive_cells(peft_library.embedder, [LORA], list(ASPECTS), evidence, warnings)
+    assert cells[LORA] and all("low-rank adaptation" in text for text, _ in cells[LORA].values())
+    assert warnings == [f"{LORA}: none of its papers is about it ({skills} only mentions it), so only the sentences "
+                        "that name it are quoted"]
+
+
+def test_a_method_no_paper_names_falls_back_to_the_most_similar_papers(library):
+    comparison = library.compare(["river flood forecasting"], aspects=["results"], k=1)
+    assert [e.key for e in comparison.evidence["river flood forecasting"]] == ["okonkwo2024forecasting"]
+    assert comparison.warnings == ["no paper retrieved for 'river flood forecasting' names it (nor its acronym): its "
+                                   "cells come from the papers most similar to the name (okonkwo2024forecasting); "
+                                   "check how the papers call it"]
+
+
+@pytest.mark.parametrize("text, name, expected", [
+    ("We propose prefix-tuning, which", "prefix-tuning", True),
+    ("a simplification of prefix tuning", "Prefix-Tuning", True),
+    ("Chain-of-Thought (CoT) Prompting is a dominant paradigm", "chain-of-thought prompting", True),
+    ("alternative to reinforcement learning from human feedback (RLHF)", "RLHF", True),
+    ("Reinforcement learning from human or AI preferences (RLHF/RLAIF)", "reinforcement learning from human feedback",
+     True),
+    ("Direct Preference Optimization (DPO) has been proposed", "DPO", True),
+    ("an active learning strategy for DPO", "direct preference optimization", True),
+    ("stacks of bottleneck adapters", "adapter", True),
+    ("soft prompts prepended to the input", "prompt tuning", False),
+    ("LoRA modules", "low-rank adaptation", False),  # an acronym that is not the initials: not guessed
+    ("the pt file", "prompt tuning", False),  # two initials are too ambiguous
+    ("prompt-tuningX", "prompt tuning", False),
+])
+def test_names_method(text, name, expected):
+    assert names_method(text, name) is expected
+
+
+def test_is_about_reads_the_title():
+    about = [("SoftPrompt: Learning Continuous Prompts for Frozen Language Models", "prompt tuning"),
+             ("MLPs Learn In-Context on Regression and Classification Tasks", "in-context learning"),
+             ("LoRA: Low-Rank Adaptation of Large Language Models", "low-rank adaptation")]
+    not_about = [("Step-level Value Preference Optimization for Mathematical Reasoning",
+                  "direct preference optimization"),
+                 ("Skill Expansion and Composition in Parameter Space", "low-rank adaptation"),
+                 ("Scaling Makes Prompt Tuning Competitive with Model Tuning", "prefix-tuning")]
+    assert all(is_about(Evidence("k", title, ""), name) for title, name in about)
+    assert not any(is_about(Evidence("k", title, ""), name) for title, name in not_about)
 
 
 # ------------------------------------------------------------------------------------------ the sample corpus

@@ -161,3 +161,21 @@ def test_bad_input_is_one_clear_error(compare_db, monkeypatch, tmp_path, capsys)
     assert code == 1 and "no paper of this collection is similar enough to the topic" in flat(captured.err)
     code, captured = _run_console_script(monkeypatch, capsys, "A", "--aspects", "a{b}", "--db", str(compare_db))
     assert code == 1 and "is not a short name" in flat(captured.err) and "Traceback" not in captured.err
+
+
+def test_nothing_to_compare_is_an_error_not_an_empty_table(compare_db, monkeypatch, tmp_path, capsys):
+    clean_env(monkeypatch, tmp_path / "cache")
+    code, captured = _run_console_script(monkeypatch, capsys, "quantum annealing", "sourdough baking", "--db",
+                                         str(compare_db))
+    assert code == 1 and captured.out == ""
+    assert flat(captured.err).startswith("error: no paper of this collection is similar enough to 'quantum "
+                                         "annealing', 'sourdough baking' (best similarity 0.20 < 0.3): nothing to "
+                                         "compare")
+    code, captured = _run_console_script(monkeypatch, capsys, "A", "B", "--db", str(tmp_path / "empty"))
+    assert code == 1 and captured.out == ""
+    assert flat(captured.err) == ("error: the library is empty, so there is nothing to compare: add papers with "
+                                  "`reviewer ingest FILE...` first")
+    # A partly covered table is still a table, with a warning for the uncovered method.
+    result = CliRunner().invoke(app, ["compare", "low-rank adaptation", "quantum annealing", "-k", "3", "--db",
+                                      str(compare_db)])
+    assert result.exit_code == 0 and flat(f"warning: {UNCOVERED_WARNING}") in flat(result.stderr)

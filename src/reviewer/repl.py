@@ -295,7 +295,7 @@ class Repl:
             self.err.print(COMPARE_NOTE if self.plain else f"[yellow]{escape(COMPARE_NOTE)}[/]", markup=not self.plain,
                            highlight=False, soft_wrap=self.plain)
         if self.plain:  # the Markdown table ends with its own sources list
-            self.console.print(without_note(comparison.to_markdown()), markup=False, highlight=False, soft_wrap=True)
+            self.console.print(comparison.to_markdown(note=False), markup=False, highlight=False, soft_wrap=True)
         else:
             from reviewer.cli.output import comparison_table
 
@@ -422,13 +422,6 @@ def review_argument(argument: str) -> tuple[str, Path | None]:
     if not topic:
         raise InputError(f"/review needs TOPIC before --out, e.g. `/review in-context learning --out {folder}`")
     return topic, Path(folder).expanduser()
-
-
-def without_note(markdown: str) -> str:
-    """A comparison's Markdown without the extractive engine's note that heads it (the chat prints the note
-    apart: to stderr when piped)."""
-    head = f"> {COMPARE_NOTE}\n\n"
-    return markdown[len(head):] if markdown.startswith(head) else markdown
 
 
 def _describe(exc: BaseException) -> str:

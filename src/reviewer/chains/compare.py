@@ -2,13 +2,14 @@
 
 Steps: take the methods (or, with a topic, find its main methods: with the model, a small structured call over
 the topic's evidence; without one, the names that head the titles of the topic's papers); retrieve evidence for
-each method separately, keeping only papers similar enough to it (a method the collection does not cover gets
-"not reported" cells and a warning); pack each method's evidence into its share of the token budget; fill the
-table (with the model: one structured call whose schema has one required field per method and aspect, so an
-incomplete table is invalid and gets the one repair retry; without one: the extractive engine quotes the best
-sentence per cell); check every cell: keys that were not in *that method's* evidence are removed and reported,
-and a cell left without a valid key says exactly NOT_REPORTED (its text is reported in a warning: the table
-never shows a claim without a citation).
+each method separately, keeping only papers similar enough to it and, of these, the ones that name the method
+when any does (a method the collection does not cover gets "not reported" cells and a warning; when no method
+is covered there is nothing to compare: NotFoundError); with the model, pack each method's evidence into its
+share of the token budget; fill the table (with the model: one structured call whose schema has one required
+field per method and aspect, so an incomplete table is invalid and gets the one repair retry; without one: the
+extractive engine quotes the best sentence per cell, never the same sentence in two cells); check every cell:
+keys that were not in *that method's* evidence are removed and reported, and a cell left without a valid key
+says exactly NOT_REPORTED (its text is reported in a warning: the table never shows a claim without a citation).
 """
 
 from __future__ import annotations
@@ -130,10 +131,10 @@ class Comparison:
             "warnings": self.warnings, "usage": self.usage.to_dict(),
         }
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, note: bool = True) -> str:
         """A Markdown pipe table (each cell: text then ``[key; key]``), then the cited papers; the extractive
-        engine's note heads it."""
-        lines = [f"> {NO_LLM_NOTE}", ""] if self.engine == "extractive" else []
+        engine's note heads it unless ``note`` is False (a front end that shows the note apart)."""
+        lines = [f"> {NO_LLM_NOTE}", ""] if note and self.engine == "extractive" else []
         lines.append("| " + " | ".join(["Method", *(_md(a.capitalize()) for a in self.aspects)]) + " |")
         lines.append("|" + " --- |" * (len(self.aspects) + 1))
         for method in self.methods:
@@ -168,13 +169,11 @@ def _md(text: str) -> str:
 
 @dataclass(frozen=True)
 class Target:
-    """A method to compare: its ``name`` (row label), the ``query`` its evidence is retrieved with, and whether
-    its evidence is narrowed to the papers that mention the name (``mentioned``: for methods found in a topic,
-    whose query may also find the topic's other methods)."""
+    """A method to compare: its ``name`` (row label) and the ``query`` its evidence is retrieved with (the name
+    itself, or for a method found in a topic's titles, the title that names it)."""
 
     name: str
     query: str
-    mentioned: bool = False
 
 
 # ----------------------------------------------------------------------------------------------- the chain
@@ -202,16 +201,15 @@ def compare(library, methods: Sequence[str] | None = None, *, topic: str | None 
         found = [Target(m, m) for m in parse_methods(methods)]
 
     names = [t.name for t in found]
-    budget = library.settings.llm.evidence_tokens
-    retrieved = {t.name: method_evidence(library, t, k, warnings) for t in found}
+    retrieved = retrieve(library, found, k, warnings)
     covered = [m for m in names if retrieved[m]]
-    model = llm.model_name if llm is not None else None
-    evidence = {m: _packed(retrieved[m], budget // max(len(covered), 1), model, m, warnings) for m in names}
-
-    if llm is None:
-        drafts = extractive_cells(library.embedder, covered, aspects, evidence)
+    if llm is None:  # no prompt, so no token budget: the extractive engine reads every retrieved paper whole
+        evidence = retrieved
+        drafts = extractive_cells(library.embedder, covered, aspects, evidence, warnings)
         engine = "extractive"
     else:
+        share = library.settings.llm.evidence_tokens // len(covered)
+        evidence = {m: _packed(retrieved[m], share, llm.model_name, m, warnings) for m in names}
         drafts = llm_cells(llm, covered, aspects, evidence, use_cache=use_cache, warnings=warnings, usage=usage)
         engine = "llm"
     cells = check_cells(names, aspects, drafts, evidence, warnings)
@@ -278,25 +276,91 @@ def clean_name(name: str) -> str:
     return name.strip(" \"'`*.,;:!?()[]{}")
 
 
-def method_evidence(library, target: Target, k: int, warnings: list[str]) -> list[Evidence]:
-    """Of the ``k`` papers retrieved for ``target.query``, those similar enough to it, best first (a warning
-    when none is); for a ``mentioned`` target, only those that mention its name, if any does."""
+def retrieve(library, targets: list[Target], k: int, warnings: list[str]) -> dict[str, list[Evidence]]:
+    """Each target's evidence (see :func:`method_evidence`), by name. A method with none, or none that names
+    it, gets a warning; when no method has any evidence there is nothing to compare: NotFoundError."""
+    evidence: dict[str, list[Evidence]] = {}
+    best: dict[str, float] = {}
+    notes: list[str] = []
+    minimum = library.settings.answer_min_similarity
+    for target in targets:
+        items, best[target.name], named = method_evidence(library, target, k)
+        evidence[target.name] = items
+        if not items:
+            notes.append(f"no paper of this collection is similar enough to {target.name!r} (best similarity "
+                         f"{best[target.name]:.2f} < {minimum}): its cells say {NOT_REPORTED!r}")
+        elif not named:
+            notes.append(f"no paper retrieved for {target.name!r} names it (nor its acronym): its cells come from "
+                         f"the papers most similar to the name ({', '.join(e.key for e in items)}); check how the "
+                         "papers call it")
+    if not any(evidence.values()):
+        if len(library) == 0:
+            raise NotFoundError("the library is empty, so there is nothing to compare: add papers with "
+                                "`reviewer ingest FILE...` first")
+        listed = ", ".join(repr(t.name) for t in targets)
+        raise NotFoundError(f"no paper of this collection is similar enough to {listed} (best similarity "
+                            f"{max(best.values(), default=0.0):.2f} < {minimum}): nothing to compare; name the "
+                            "methods as the papers do (e.g. spelled out rather than an acronym), or ingest papers "
+                            "about them")
+    warnings.extend(notes)
+    return evidence
+
+
+def method_evidence(library, target: Target, k: int) -> tuple[list[Evidence], float, bool]:
+    """(the evidence for ``target``, the best similarity of any paper retrieved for it, whether that evidence
+    names it). Of the ``k`` papers retrieved for ``target.query``, those similar enough to it, best first; of
+    these, only the ones that name the method (see :func:`names_method`) when any does, so that two methods
+    whose queries find the same papers do not get the same evidence."""
     hits = library.search(target.query, k=k)
     relevance = library.similarity(target.query, [h.key for h in hits])
     items = [Evidence.of(h.paper, relevance.get(h.key, 0.0)) for h in hits]
     kept = [e for e in items if e.score >= library.settings.answer_min_similarity]
-    if target.mentioned:
-        name = target.name.casefold()
-        kept = [e for e in kept if name in f"{e.title} {e.abstract}".casefold()] or kept
-    if not kept:
-        best = max(relevance.values(), default=0.0)
-        warnings.append(f"no paper of this collection is similar enough to {target.name!r} (best similarity "
-                        f"{best:.2f} < {library.settings.answer_min_similarity}): its cells say {NOT_REPORTED!r}")
-    return kept
+    named = [e for e in kept if names_method(e.title, target.name) or names_method(e.abstract, target.name)]
+    return named or kept, max(relevance.values(), default=0.0), bool(named)
+
+
+_STOP_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "the", "to", "via", "with"}
+
+
+def names_method(text: str, name: str) -> bool:
+    """Whether ``text`` names the method ``name``: the name itself (any case, hyphens and spaces alike, a plural
+    "s" and an acronym in brackets allowed: "Chain-of-Thought (CoT) Prompting" names "chain-of-thought
+    prompting"), or, for a name of three or more words besides "of", "from"..., their initials in capitals
+    ("RLHF" names "reinforcement learning from human feedback")."""
+    phrase = _phrase(name)
+    if not phrase:
+        return False
+    if re.search(phrase, text, re.I):
+        return True
+    initials = "".join(w[0] for w in _words(name) if w.casefold() not in _STOP_WORDS).upper()
+    return len(initials) >= 3 and initials.isalpha() and bool(re.search(rf"(?<!\w){initials}s?(?!\w)", text))
+
+
+def is_about(paper: Evidence, name: str) -> bool:
+    """Whether ``paper`` is about the method ``name`` rather than only mentioning it: its title names it, or has
+    all the words of the name but the last, which tell this method from the others ("SoftPrompt: Learning
+    Continuous Prompts" is about "prompt tuning", "Step-level Value Preference Optimization" is not about
+    "direct preference optimization"; "of", "from"... do not count)."""
+    if names_method(paper.title, name):
+        return True
+    words = [w.casefold() for w in _words(name) if w.casefold() not in _STOP_WORDS]
+    title = {w.casefold() for w in re.findall(r"\w+", paper.title)}
+    return len(words) >= 2 and all({w, w + "s", w + "es"} & title for w in words[:-1])
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in re.split(r"[\s\-\u2010-\u2014/]+", name) if w and re.search(r"\w", w)]
+
+
+def _phrase(name: str) -> str:
+    """A regular expression of ``name`` as a phrase (see :func:`names_method`); "" for a name without words."""
+    words = [re.escape(w) for w in _words(name)]
+    between = r"(?:\s*\([^()]{1,12}\))?[\s\-\u2010-\u2014]+"
+    return rf"(?<!\w){between.join(words)}(?:e?s)?(?!\w)" if words else ""
 
 
 def _packed(items: list[Evidence], budget: int, model: str | None, method: str, warnings: list[str]) -> list[Evidence]:
-    """``items`` that fit ``budget`` tokens (what did not fit, or was cut, is reported)."""
+    """``items`` that fit ``budget`` tokens of the model's prompt (what did not fit, or was cut, is reported)."""
     if not items:
         return []
     packed = pack(items, budget, model)
@@ -331,7 +395,7 @@ def find_methods(library, topic: str, *, max_methods: int, llm: LLM | None, use_
         evidence = [Evidence.of(h.paper, relevance[h.key]) for h in kept]
         names = _methods_from_model(llm, topic, evidence, max_methods, use_cache,
                                     library.settings.llm.evidence_tokens, warnings, usage)
-        found = [Target(name, name, mentioned=True) for name in names]
+        found = [Target(name, name) for name in names]
     if not found:
         raise NotFoundError(f"no method name was found in the titles of the papers on {topic!r} (titles of the form "
                             "\"Name: what it does\", or short ones): name the methods to compare instead")
@@ -344,8 +408,8 @@ def methods_from_titles(titles: Sequence[str], limit: int) -> list[Target]:
     """Up to ``limit`` methods named by paper titles, in the titles' order. The offline
     heuristic: a title "Name: what it does" names the method "Name" (at most four words before the colon);
     when fewer than ``limit`` titles do, short titles (at most eight words) fill up the list as names of their
-    own. The query is the whole title, so that the paper that named the method is found again; the evidence
-    is narrowed to the papers that mention the name."""
+    own. The query is the whole title, so that the paper that named the method is found again (its evidence is
+    then narrowed to the papers that name it, as for any method)."""
     named: list[tuple[str, str]] = []
     short: list[tuple[str, str]] = []
     for title in titles:
@@ -360,7 +424,7 @@ def methods_from_titles(titles: Sequence[str], limit: int) -> list[Target]:
     for name, query in named + short:
         if len(found) < limit and name and len(name) <= _NAME_CHARS and \
                 name.casefold() not in {t.name.casefold() for t in found}:
-            found.append(Target(name, query, mentioned=True))
+            found.append(Target(name, query))
     return found
 
 
@@ -464,30 +528,67 @@ def table_schema(methods: list[str], aspects: list[str]) -> type[BaseModel]:
                            for i, m in enumerate(methods)})
 
 
-def extractive_cells(embedder, methods: list[str], aspects: list[str],
-                     evidence: dict[str, list[Evidence]]) -> dict[str, dict[str, tuple[str, list[str]]]]:
+def extractive_cells(embedder, methods: list[str], aspects: list[str], evidence: dict[str, list[Evidence]],
+                     warnings: list[str] | None = None) -> dict[str, dict[str, tuple[str, list[str]]]]:
     """(sentence, [key]) per method and aspect, quoted from that method's evidence (see :func:`aspect_scores`):
-    the best (sentence, aspect) pairs are taken first, each sentence fills one aspect at most, and a pair scoring
-    under EXTRACTIVE_MIN_SCORE is never taken (the cell is left empty)."""
-    cells: dict[str, dict[str, tuple[str, list[str]]]] = {}
-    for method in methods:
-        pool = [(s, e.key, i) for e in evidence[method] for i, s in enumerate(extractive.sentences(e.abstract))]
-        cells[method] = {}
+    the best (sentence, aspect) pairs are taken first, and a pair scoring under EXTRACTIVE_MIN_SCORE is never
+    taken (the cell is left empty). Of a paper that only mentions the method, only the sentences that name it
+    are quoted (see :func:`_quotable`). A sentence fills one cell of the whole table at most, and a paper in the
+    evidence of several methods is quoted for one of them only (see :func:`_quoted_papers`), so two rows never
+    repeat each other."""
+    papers = _quoted_papers(methods, evidence)
+    cells: dict[str, dict[str, tuple[str, list[str]]]] = {m: {} for m in methods}
+    used: set[tuple[str, int]] = set()  # (key, position in its abstract) of the sentences quoted so far
+    for method in sorted(methods, key=lambda m: not papers[m]):  # rows with papers of their own choose first
+        quoted = papers[method] or evidence[method]
+        mentions = [e.key for e in quoted if not is_about(e, method) and names_method(e.abstract, method)]
+        if mentions and warnings is not None:
+            verb, their = ("mentions", "its") if len(mentions) == 1 else ("mention", "their")
+            if len(mentions) == len(quoted):
+                warnings.append(f"{method}: none of its papers is about it ({', '.join(mentions)} only {verb} it), so "
+                                "only the sentences that name it are quoted")
+            else:
+                warnings.append(f"{method}: {', '.join(mentions)} only {verb} it, so only {their} sentences that name "
+                                "it are quoted")
+        pool = [(s, e.key, i) for e in quoted
+                for i, s in enumerate(extractive.sentences(e.abstract))
+                if (e.key, i) not in used and _quotable(s, e, method)]
         if not pool:
             continue
         scores = aspect_scores([(s, i) for s, _, i in pool], aspects, embedder)
         pairs = sorted(((float(scores[s, a]), s, a) for s in range(len(pool)) for a in range(len(aspects))),
                        key=lambda p: (-p[0], p[1], p[2]))
-        used: set[int] = set()
         for score, s, a in pairs:
+            sentence, key, position = pool[s]
             if score < EXTRACTIVE_MIN_SCORE:
                 break
-            if s in used or aspects[a] in cells[method]:
+            if (key, position) in used or aspects[a] in cells[method]:
                 continue
-            used.add(s)
-            sentence, key, _ = pool[s]
+            used.add((key, position))
             cells[method][aspects[a]] = (sentence.replace("[", "(").replace("]", ")"), [key])
     return cells
+
+
+def _quotable(sentence: str, paper: Evidence, method: str) -> bool:
+    """Whether ``sentence`` of ``paper`` may fill a cell of ``method``: any sentence of a paper about the method
+    (:func:`is_about`), but of a paper that only mentions it (it uses the method, or compares with it), only
+    the sentences that name it: its other sentences are about its own work."""
+    if is_about(paper, method) or not names_method(paper.abstract, method):
+        return True  # (a paper that does not name the method at all is evidence only when none does)
+    return names_method(sentence, method)
+
+
+def _quoted_papers(methods: list[str], evidence: dict[str, list[Evidence]]) -> dict[str, list[Evidence]]:
+    """The papers each method's cells may quote: its evidence, less the papers that another method's evidence
+    also holds and that go to that method: a shared paper goes to the first method it is about (:func:`is_about`),
+    else to the one it is most similar to (a method left with none of its own may still quote the others'
+    leftovers: the sentences they did not quote)."""
+    holders: dict[str, list[tuple[str, Evidence]]] = {}
+    for method in methods:
+        for item in evidence[method]:
+            holders.setdefault(item.key, []).append((method, item))
+    owner = {key: max(held, key=lambda h: (is_about(h[1], h[0]), h[1].score))[0] for key, held in holders.items()}
+    return {m: [e for e in evidence[m] if owner[e.key] == m] for m in methods}
 
 
 def aspect_scores(sentences: list[tuple[str, int]], aspects: list[str], embedder):

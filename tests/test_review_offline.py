@@ -105,3 +105,14 @@ def test_bad_arguments(small):
     assert len(draft.papers) <= 3 and len(draft.themes) == len(draft.papers)
     assert f"5 themes were asked for but only {len(draft.papers)} paper(s) are about the topic: " \
            f"{len(draft.papers)} theme(s)" in draft.warnings
+
+
+def test_an_empty_library_says_so(tmp_path, minilm, monkeypatch):
+    from llm_fixtures import clean_env
+    from reviewer.config import Settings
+    from reviewer.library import Library
+
+    clean_env(monkeypatch, tmp_path / "cache")
+    empty = Library.open(settings=Settings(db=tmp_path / "db"), embedder=minilm)
+    with pytest.raises(NotFoundError, match=r"^the library is empty, so there is nothing to review: add papers "):
+        empty.review("in-context learning")

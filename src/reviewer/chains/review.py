@@ -128,6 +128,9 @@ def review(library, topic: str, *, max_papers: int = 30, themes: int | None = No
 # ------------------------------------------------------------------------------------------- steps
 def _retrieve(library, topic: str, max_papers: int) -> tuple[dict[str, float], list[str]]:
     """({key: similarity to the topic} of the papers kept, in retrieval order; the keys left out)."""
+    if not len(library):
+        raise NotFoundError("the library is empty, so there is nothing to review: add papers with "
+                            "`reviewer ingest PATH` first")
     hits = library.search(topic, k=max_papers, mmr=True)
     similarity = library.similarity(topic, [h.key for h in hits])
     kept = {h.key: similarity[h.key] for h in hits if similarity[h.key] >= library.settings.answer_min_similarity}

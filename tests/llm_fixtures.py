@@ -303,3 +303,13 @@ class RecordingChatModel(BaseChatModel):
         """The last call's messages as role/content dicts."""
         return [{"role": {"human": "user", "ai": "assistant"}.get(m.type, m.type), "content": m.content}
                 for m in self.received[-1]]
+
+
+def fake_llm(owner, tmp_path: Path, *replies: str, model_class=None, **options):
+    """(an LLM over a fake chat model answering ``replies`` in order, the fake model). ``owner``: a Library,
+    Settings or LLMSettings (whose LLM settings are used); the response cache is ``tmp_path/r.sqlite``."""
+    from reviewer.llm import LLM, ResponseCache
+
+    settings = getattr(getattr(owner, "settings", owner), "llm", owner)
+    model = (model_class or RecordingChatModel)(replies=list(replies), **options)
+    return LLM(settings, chat_model=model, cache=ResponseCache(tmp_path / "r.sqlite")), model

@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import ASK_EVIDENCE, ASK_K, ASK_QUESTION, RecordingChatModel, ask_db, open_fixture_library  # noqa: F401
+from llm_fixtures import ASK_EVIDENCE, ASK_K, ASK_QUESTION, fake_llm, ask_db, open_fixture_library  # noqa: F401
 from reviewer import citations, extractive
 from reviewer.chains.ask import CANNOT_ANSWER
 from reviewer.evidence import Evidence
 from reviewer.extractive import NO_LLM_NOTE
-from reviewer.llm import LLM, ResponseCache
 
 pytestmark = pytest.mark.block_network  # no test here may reach the network
 
@@ -23,11 +22,6 @@ UNANSWERABLE = "What is the best recipe for sourdough bread?"
 @pytest.fixture
 def library(ask_db, minilm, monkeypatch, tmp_path):
     return open_fixture_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {})
-
-
-def fake_llm(library, tmp_path, *replies):
-    model = RecordingChatModel(replies=list(replies))
-    return LLM(library.settings.llm, chat_model=model, cache=ResponseCache(tmp_path / "r.sqlite")), model
 
 
 def test_extractive_engine_abstains_with_exactly_the_constant(library):

@@ -8,23 +8,17 @@ import re
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import (ASK_EVIDENCE, ASK_K, ASK_QUESTION, RecordingChatModel, ask_db,  # noqa: F401
+from llm_fixtures import (ASK_EVIDENCE, ASK_K, ASK_QUESTION, fake_llm, ask_db,  # noqa: F401
                           clean_env, open_fixture_library)
 from reviewer import prompts
 from reviewer.chains.ask import CANNOT_ANSWER
 from reviewer.evidence import Evidence, pack, pack_shared
-from reviewer.llm import LLM, ResponseCache
 from reviewer.tokens import count_tokens
 
 pytestmark = pytest.mark.block_network  # no test here may reach the network
 
 FENCE_TAG = re.compile(r"<\s*/?\s*evidence\b[^>]*>", re.I)
 REPLY = "Supportive pretraining data holds many rare, long-tail tokens that help in-context learning [okafor2024pretraining]."
-
-
-def fake_llm(settings, tmp_path, *replies: str, **options):
-    model = RecordingChatModel(replies=list(replies), **options)
-    return LLM(settings.llm, chat_model=model, cache=ResponseCache(tmp_path / "responses.sqlite")), model
 
 
 def evidence_section(user_message: str) -> str:

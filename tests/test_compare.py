@@ -19,14 +19,14 @@ import pytest
 
 from conftest import SEEDS
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import RecordingChatModel, clean_env, fixture_db, open_fixture_library
+from llm_fixtures import fake_llm, clean_env, fixture_db, open_fixture_library
 from reviewer import citations, extractive
 from reviewer.chains.compare import (ASPECTS, NO_LLM_NOTE, NOT_REPORTED, Cell, Comparison, Target, compare,
                                      extractive_cells, is_about, methods_from_titles, names_method, parse_aspects,
                                      parse_methods, table_schema)
 from reviewer.errors import InputError, NotFoundError
 from reviewer.evidence import Evidence
-from reviewer.llm import LLM, LLMError, ResponseCache, Usage
+from reviewer.llm import LLMError, Usage
 
 pytestmark = pytest.mark.block_network  # no test here may reach the network
 
@@ -53,11 +53,6 @@ def compare_db(tmp_path_factory, minilm) -> Path:
 @pytest.fixture
 def library(compare_db, minilm, monkeypatch, tmp_path):
     return open_fixture_library(compare_db, minilm, monkeypatch, tmp_path / "cache", {})
-
-
-def fake_llm(library, tmp_path, *replies):
-    model = RecordingChatModel(replies=list(replies))
-    return LLM(library.settings.llm, chat_model=model, cache=ResponseCache(tmp_path / "r.sqlite")), model
 
 
 def table_json(rows: dict[str, dict[str, tuple[str, list[str]]]]) -> str:

@@ -27,11 +27,10 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import ASK_QUESTION, RecordingChatModel, ask_db, clean_env, open_fixture_library  # noqa: F401
+from llm_fixtures import ASK_QUESTION, RecordingChatModel, fake_llm, ask_db, clean_env, open_fixture_library  # noqa: F401
 from reviewer import ChatSession, citations
 from reviewer.cli.main import app
 from reviewer.extractive import NO_LLM_NOTE
-from reviewer.llm import LLM, ResponseCache
 from reviewer.chains.compare import NO_LLM_NOTE as COMPARE_NOTE
 from reviewer.errors import InputError
 from reviewer.repl import COMMANDS, ChatCompleter, Repl, review_argument, slug
@@ -107,11 +106,6 @@ def run_repl(session: ChatSession, steps, tmp_path: Path, history: FileHistory |
 @pytest.fixture
 def library(ask_db, minilm, monkeypatch, tmp_path):
     return open_fixture_library(ask_db, minilm, monkeypatch, tmp_path / "cache", {})
-
-
-def fake_llm(library, tmp_path, *replies, model_class=RecordingChatModel, **options):
-    model = model_class(replies=list(replies), **options)
-    return LLM(library.settings.llm, chat_model=model, cache=ResponseCache(tmp_path / "r.sqlite")), model
 
 
 # -- a session typed into ----------------------------------------------------------------------------

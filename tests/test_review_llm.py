@@ -10,12 +10,12 @@ import json
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import RecordingChatModel, open_fixture_library
+from llm_fixtures import fake_llm, open_fixture_library
 from review_fixtures import REVIEW_GROUPS, REVIEW_THEMES, REVIEW_TOPIC, review_db  # noqa: F401
 from reviewer.chains.review import FRAMING_REASON, STEPS
 from reviewer.draft import REWRITTEN, SUPPORTED, UNCHECKED, UNSUPPORTED
 from reviewer.errors import NotFoundError
-from reviewer.llm import LLM, ResponseCache, Usage
+from reviewer.llm import Usage
 
 pytestmark = pytest.mark.block_network
 
@@ -69,13 +69,8 @@ def library(review_db, minilm, monkeypatch, tmp_path):
     return open_fixture_library(review_db, minilm, monkeypatch, tmp_path / "cache")
 
 
-def fake_llm(library, cache_path, replies):
-    model = RecordingChatModel(replies=list(replies))
-    return LLM(library.settings.llm, chat_model=model, cache=ResponseCache(cache_path)), model
-
-
 def run(library, tmp_path, replies=REPLIES, **kw):
-    llm, model = fake_llm(library, tmp_path / "responses.sqlite", replies)
+    llm, model = fake_llm(library, tmp_path, *replies)
     events: list[tuple[str, int, int]] = []
     draft = library.review(REVIEW_TOPIC, themes=REVIEW_THEMES, llm=llm, progress=lambda *e: events.append(e), **kw)
     return draft, model, events
@@ -193,7 +188,7 @@ def test_the_same_run_from_the_cache_gives_the_same_draft(library, tmp_path):
 
 
 def test_no_relevant_paper_raises_without_a_model_call(library, tmp_path):
-    llm, model = fake_llm(library, tmp_path / "r.sqlite", ["never asked"])
+    llm, model = fake_llm(library, tmp_path, "never asked")
     with pytest.raises(NotFoundError, match=r"no paper in this collection is about 'the architecture of "
                                             r"medieval castles' \(best similarity 0\.\d\d < 0\.3\)"):
         library.review("the architecture of medieval castles", llm=llm)

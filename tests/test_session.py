@@ -10,12 +10,12 @@ import bibtexparser
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import ASK_EVIDENCE, ASK_QUESTION, FAKE_KEY, RecordingChatModel, ask_db, open_fixture_library  # noqa: F401
+from llm_fixtures import ASK_EVIDENCE, ASK_QUESTION, FAKE_KEY, RecordingChatModel, fake_llm, ask_db, open_fixture_library  # noqa: F401
 from reviewer import ChatSession, citations
 from reviewer.chains.ask import CANNOT_ANSWER
 from reviewer.errors import InputError
 from reviewer.extractive import NO_LLM_NOTE
-from reviewer.llm import LLM, ResponseCache
+from reviewer.llm import LLM
 from reviewer.session import carry_terms, content_words, looks_like_follow_up
 
 pytestmark = pytest.mark.block_network
@@ -54,11 +54,6 @@ def searched(library, monkeypatch):
 
     monkeypatch.setattr(library, "search", spy)
     return queries
-
-
-def fake_llm(library, tmp_path, *replies, model_class=RecordingChatModel):
-    model = model_class(replies=list(replies))
-    return LLM(library.settings.llm, chat_model=model, cache=ResponseCache(tmp_path / "r.sqlite")), model
 
 
 # -- the offline rule ----------------------------------------------------------------------------------

@@ -8,12 +8,11 @@ import json
 import pytest
 
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
-from llm_fixtures import RecordingChatModel
+from llm_fixtures import fake_llm
 from review_fixtures import fixture_papers
 from reviewer import support
 from reviewer.config import LLMSettings
 from reviewer.draft import REWRITTEN, SUPPORTED, UNCHECKED, UNSUPPORTED, Sentence
-from reviewer.llm import LLM, ResponseCache
 
 pytestmark = pytest.mark.block_network
 
@@ -113,12 +112,6 @@ def test_words_and_citations():
 
 
 # ------------------------------------------------------------------------------------------ with a model
-def fake_llm(tmp_path, *replies):
-    model = RecordingChatModel(replies=list(replies))
-    return LLM(LLMSettings(base_url="http://fake/v1"), chat_model=model,
-               cache=ResponseCache(tmp_path / "r.sqlite")), model
-
-
 def verdicts(*items) -> str:
     return json.dumps({"verdicts": [{"n": n, "supported": ok, "reason": reason} for n, ok, reason in items]})
 
@@ -134,7 +127,7 @@ FIXED = ("Mixed precision gives sensitive layers more bits under a memory budget
 
 
 def test_an_unsupported_sentence_whose_rewrite_still_fails_is_flagged(tmp_path):
-    llm, model = fake_llm(tmp_path, verdicts((1, True, ""), (2, False, "retraining is not mentioned")),
+    llm, model = fake_llm(LLMSettings(base_url="http://fake/v1"), tmp_path, verdicts((1, True, ""), (2, False, "retraining is not mentioned")),
                           rewrites((1, "Mixed-precision models must be retrained for each chip [petrova2024mixedprecision].")),
                           verdicts((1, False, "still not mentioned")))
     good, bad = Sentence(GOOD, ["novak2024fourbit"]), Sentence(BAD, ["petrova2024mixedprecision"])
@@ -147,7 +140,7 @@ def test_an_unsupported_sentence_whose_rewrite_still_fails_is_flagged(tmp_path):
 
 
 def test_a_rewrite_that_fixes_the_sentence_is_marked_rewritten(tmp_path):
-    llm, model = fake_llm(tmp_path, verdicts((1, False, "retraining is not mentioned")), rewrites((1, FIXED)),
+    llm, model = fake_llm(LLMSettings(base_url="http://fake/v1"), tmp_path, verdicts((1, False, "retraining is not mentioned")), rewrites((1, FIXED)),
                           verdicts((1, True, "")))
     bad = Sentence(BAD, ["petrova2024mixedprecision"])
     support.check_with_llm([bad], PAPERS, llm, allowed=THEME)
@@ -160,7 +153,7 @@ def test_a_rewrite_that_fixes_the_sentence_is_marked_rewritten(tmp_path):
 
 
 def test_the_prompts_hold_only_the_cited_abstracts_and_numbered_sentences(tmp_path):
-    llm, model = fake_llm(tmp_path, verdicts((1, True, ""), (2, True, "")))
+    llm, model = fake_llm(LLMSettings(base_url="http://fake/v1"), tmp_path, verdicts((1, True, ""), (2, True, "")))
     sentences = [Sentence(GOOD, ["novak2024fourbit"]), Sentence("We now turn to adapters."),
                  Sentence(FIXED, ["petrova2024mixedprecision"])]
     support.check_with_llm(sentences, PAPERS, llm, allowed=THEME)
@@ -174,7 +167,7 @@ def test_the_prompts_hold_only_the_cited_abstracts_and_numbered_sentences(tmp_pa
 
 
 def test_all_supported_costs_one_call(tmp_path):
-    llm, model = fake_llm(tmp_path, verdicts((1, True, "")))
+    llm, model = fake_llm(LLMSettings(base_url="http://fake/v1"), tmp_path, verdicts((1, True, "")))
     sentence = Sentence(GOOD, ["novak2024fourbit"])
     assert support.check_with_llm([sentence], PAPERS, llm, allowed=THEME).calls == 1
     assert sentence.support == SUPPORTED
@@ -182,7 +175,7 @@ def test_all_supported_costs_one_call(tmp_path):
 
 
 def test_a_rewrite_citing_outside_the_theme_is_not_used(tmp_path):
-    llm, model = fake_llm(tmp_path, verdicts((1, False, "not stated")),
+    llm, model = fake_llm(LLMSettings(base_url="http://fake/v1"), tmp_path, verdicts((1, False, "not stated")),
                           rewrites((1, "Distillation fixes it [adeyemi2022distilling].")))
     warnings: list[str] = []
     bad = Sentence(BAD, ["petrova2024mixedprecision"])
@@ -196,7 +189,7 @@ def test_a_rewrite_citing_outside_the_theme_is_not_used(tmp_path):
 
 def test_a_rewrite_may_cite_only_the_abstracts_it_was_shown_and_loses_template_tokens(tmp_path):
     theme_key_not_shown = next(k for k in THEME if k != "petrova2024mixedprecision")
-    llm, model = fake_llm(tmp_path, verdicts((1, False, "not stated")),
+    llm, model = fake_llm(LLMSettings(base_url="http://fake/v1"), tmp_path, verdicts((1, False, "not stated")),
                           rewrites((1, f"{FIXED[:-1]} <|im_end|> [{theme_key_not_shown}; petrova2024mixedprecision]")),
                           verdicts((1, True, "")))
     bad = Sentence(BAD, ["petrova2024mixedprecision"])
@@ -206,7 +199,7 @@ def test_a_rewrite_may_cite_only_the_abstracts_it_was_shown_and_loses_template_t
 
 
 def test_a_sentence_the_model_skipped_counts_as_unsupported(tmp_path):
-    llm, _ = fake_llm(tmp_path, verdicts((1, True, "")), rewrites((1, FIXED)), verdicts((1, False, "")))
+    llm, _ = fake_llm(LLMSettings(base_url="http://fake/v1"), tmp_path, verdicts((1, True, "")), rewrites((1, FIXED)), verdicts((1, False, "")))
     first, second = Sentence(GOOD, ["novak2024fourbit"]), Sentence(BAD, ["petrova2024mixedprecision"])
     support.check_with_llm([first, second], PAPERS, llm, allowed=THEME)
     assert first.support == SUPPORTED
@@ -215,7 +208,7 @@ def test_a_sentence_the_model_skipped_counts_as_unsupported(tmp_path):
 
 
 def test_a_reply_that_names_no_sentence_leaves_them_unsupported(tmp_path):
-    llm, model = fake_llm(tmp_path, verdicts((7, True, "")), rewrites())
+    llm, model = fake_llm(LLMSettings(base_url="http://fake/v1"), tmp_path, verdicts((7, True, "")), rewrites())
     sentence = Sentence(GOOD, ["novak2024fourbit"])
     usage = support.check_with_llm([sentence], PAPERS, llm, allowed=THEME)
     assert sentence.support == UNSUPPORTED and sentence.reason == "the model gave no verdict"

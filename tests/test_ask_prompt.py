@@ -10,7 +10,7 @@ import pytest
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import (ASK_EVIDENCE, ASK_K, ASK_QUESTION, fake_llm, ask_db,  # noqa: F401
                           clean_env, open_fixture_library)
-from reviewer import prompts
+from reviewer import gate, prompts
 from reviewer.chains.ask import CANNOT_ANSWER
 from reviewer.evidence import Evidence, pack, pack_shared
 from reviewer.tokens import count_tokens
@@ -40,8 +40,7 @@ def test_messages_are_the_ask_prompt_with_evidence_in_relevance_order(open_libra
     answer = library.ask(ASK_QUESTION, k=ASK_K, llm=llm)
 
     hits = library.search(ASK_QUESTION, k=ASK_K)
-    similarity = library.similarity(ASK_QUESTION, [h.key for h in hits])
-    relevant = [h.key for h in hits if similarity[h.key] >= library.settings.answer_min_similarity]
+    relevant = [j.key for j in gate.decide(library, ASK_QUESTION, hits).kept]
     assert relevant == ASK_EVIDENCE == [e.key for e in answer.evidence]
 
     system, user = model.last_messages()

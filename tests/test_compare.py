@@ -20,7 +20,7 @@ import pytest
 from conftest import SEEDS
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import fake_llm, clean_env, fixture_db, open_fixture_library
-from reviewer import citations, extractive
+from reviewer import citations, extractive, gate
 from reviewer.chains.compare import (ASPECTS, NO_LLM_NOTE, NOT_REPORTED, Cell, Comparison, Target, compare,
                                      extractive_cells, is_about, methods_from_titles, names_method, parse_aspects,
                                      parse_methods, table_schema)
@@ -40,8 +40,8 @@ COMPARE_EVIDENCE = {
     "prompt tuning": ["fischer2022softprompt", "haddad2023long"],
     "quantum annealing": [],
 }
-UNCOVERED_WARNING = ("no paper of this collection is similar enough to 'quantum annealing' (best similarity 0.20 < "
-                     "0.3): its cells say 'not reported'")
+UNCOVERED_WARNING = ("no paper of this collection is about 'quantum annealing' (best sentence similarity 0.27 < "
+                     "0.51): its cells say 'not reported'")
 LRA, PT, QA = COMPARE_METHODS
 
 @pytest.fixture(scope="session")
@@ -219,9 +219,9 @@ def test_no_covered_method_is_an_error_without_a_model_call(library, tmp_path):
         with pytest.raises(NotFoundError) as error:
             compare(library, [QA, "sourdough baking"], k=COMPARE_K, llm=engine)
         assert str(error.value) == (
-            "no paper of this collection is similar enough to 'quantum annealing', 'sourdough baking' (best "
-            "similarity 0.20 < 0.3): nothing to compare; name the methods as the papers do (e.g. spelled out rather "
-            "than an acronym), or ingest papers about them")
+            "no paper of this collection is about any of the methods ('quantum annealing': best sentence similarity "
+            "0.27 < 0.51; 'sourdough baking': best sentence similarity 0.11 < 0.51): nothing to compare; name the "
+            "methods as the papers do (e.g. spelled out rather than an acronym), or ingest papers about them")
     assert model.received == []
 
 
@@ -294,7 +294,7 @@ def test_topic_without_a_model_takes_the_names_that_head_the_titles(library):
 
 
 def test_a_topic_the_collection_does_not_cover_is_an_error(library):
-    with pytest.raises(NotFoundError, match="no paper of this collection is similar enough to the topic"):
+    with pytest.raises(NotFoundError, match="no paper of this collection is about the topic"):
         library.compare(topic="sourdough bread recipes")
 
 
@@ -634,11 +634,12 @@ def test_extractive_compare_on_the_sample_corpus(sample_library, sample_corpus):
     assert [e.key for e in comparison.evidence["sourdough bread baking"]] == []
     assert all(not c.reported for c in comparison.cells["sourdough bread baking"].values())
     assert comparison.warnings[0].startswith(
-        "no paper of this collection is similar enough to 'sourdough bread baking'")
+        "no paper of this collection is about 'sourdough bread baking' (best sentence similarity 0.")
     for method in methods[:3]:  # the covered methods get most of their cells filled
         assert sum(c.reported for c in comparison.cells[method].values()) >= 4
-        for item in comparison.evidence[method]:
-            assert item.score >= sample_library.settings.answer_min_similarity
+        decision = gate.decide(sample_library, method, sample_library.search(method, k=4))  # k: compare's default
+        assert decision.answerable
+        assert {e.key for e in comparison.evidence[method]} <= {j.key for j in decision.kept}
     assert comparison.cell("chain-of-thought prompting", "limitations").text == \
         "However, these generated chains often come with mistakes."
     # The same through every output: keys in Markdown, CSV and JSON all resolve.

@@ -158,7 +158,7 @@ def test_bad_input_is_one_clear_error(compare_db, monkeypatch, tmp_path, capsys)
     assert code == 1 and flat(captured.err).startswith("error: name the methods to compare")
     code, captured = _run_console_script(monkeypatch, capsys, "--topic", "sourdough bread recipes", "--db",
                                          str(compare_db))
-    assert code == 1 and "no paper of this collection is similar enough to the topic" in flat(captured.err)
+    assert code == 1 and "no paper of this collection is about the topic" in flat(captured.err)
     code, captured = _run_console_script(monkeypatch, capsys, "A", "--aspects", "a{b}", "--db", str(compare_db))
     assert code == 1 and "is not a short name" in flat(captured.err) and "Traceback" not in captured.err
 
@@ -168,9 +168,9 @@ def test_nothing_to_compare_is_an_error_not_an_empty_table(compare_db, monkeypat
     code, captured = _run_console_script(monkeypatch, capsys, "quantum annealing", "sourdough baking", "--db",
                                          str(compare_db))
     assert code == 1 and captured.out == ""
-    assert flat(captured.err).startswith("error: no paper of this collection is similar enough to 'quantum "
-                                         "annealing', 'sourdough baking' (best similarity 0.20 < 0.3): nothing to "
-                                         "compare")
+    assert flat(captured.err).startswith("error: no paper of this collection is about any of the methods ('quantum "
+                                         "annealing': best sentence similarity 0.27 < 0.51; 'sourdough baking': best "
+                                         "sentence similarity 0.11 < 0.51): nothing to compare")
     code, captured = _run_console_script(monkeypatch, capsys, "A", "B", "--db", str(tmp_path / "empty"))
     assert code == 1 and captured.out == ""
     assert flat(captured.err) == ("error: the library is empty, so there is nothing to compare: add papers with "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
@@ -29,21 +28,35 @@ def library(open_library, tmp_path):
 
 def test_each_mode_finds_a_paper_by_its_own_words(library):
     target = library.seed[7]
-    for mode in ("bm25", "dense", "hybrid"):
+    for mode in ("bm25", "cosine", "dense", "rrf", "hybrid"):
         hits = library.search(target.title, k=5, mode=mode)
         assert hits[0].title == target.title, mode
-    hybrid = library.search(target.title, k=5)
-    assert hybrid[0].found_by == ["bm25", "dense"]
-    assert all(set(h.found_by) <= {"bm25", "dense"} and h.found_by for h in hybrid)
+    default = library.search(target.title, k=5)
+    assert library.settings.retrieval.mode == "rrf"
+    assert default[0].found_by == ["bm25", "cosine"] and default[0].ranks == {"bm25": 1, "cosine": 1}
+    assert all(set(h.found_by) <= {"bm25", "cosine"} and h.found_by for h in default)
+    assert all(set(h.ranks) == set(h.found_by) for h in default)
+    assert library.search(target.title, k=5, mode="hybrid")[0].found_by == ["bm25", "dense"]
 
 
-def test_hybrid_scores_are_reciprocal_rank_fusion(library):
+@pytest.mark.parametrize("mode, lists", [("rrf", ("bm25", "cosine")), ("hybrid", ("bm25", "dense"))])
+def test_fused_scores_are_reciprocal_rank_fusion(library, mode, lists):
     query = library.seed[3].abstract[:200]
-    bm25 = [h.key for h in library.search(query, k=100, mode="bm25")]
-    dense = [h.key for h in library.search(query, k=100, mode="dense")]
-    for hit in library.search(query, k=5):
-        expected = sum(1 / (60 + ranking.index(hit.key) + 1) for ranking in (bm25, dense) if hit.key in ranking)
+    rankings = [[h.key for h in library.search(query, k=100, mode=name)] for name in lists]
+    for hit in library.search(query, k=5, mode=mode):
+        expected = sum(1 / (60 + ranking.index(hit.key) + 1) for ranking in rankings if hit.key in ranking)
         assert math.isclose(hit.score, expected, rel_tol=1e-9)
+        assert hit.ranks == {name: ranking.index(hit.key) + 1 for name, ranking in zip(lists, rankings)
+                             if hit.key in ranking}
+
+
+def test_cosine_mode_is_exact_cosine_ranked_with_ties_by_key(library):
+    query = "instruction tuning of language models"
+    hits = library.search(query, k=10, mode="cosine")
+    similarity = library.similarity(query, [h.key for h in hits])
+    assert all(math.isclose(h.score, similarity[h.key], abs_tol=1e-6) for h in hits)
+    assert all((a.score, b.key) >= (b.score, a.key) for a, b in zip(hits, hits[1:]))  # best first, ties by key
+    assert [h.found_by for h in hits] == [["cosine"]] * 10 and [h.ranks["cosine"] for h in hits] == list(range(1, 11))
 
 
 def test_long_query_uses_sentence_windows(library):
@@ -115,20 +128,6 @@ def test_harness_on_a_tiny_beir_set(tmp_path, monkeypatch, minilm):
 
     _, again = evaluate_dataset(FIXTURES / "beir-tiny", ["bm25"], embedder=Refuse())
     assert again[0].means == bm25.means
-
-
-def test_eval_cli_writes_json(tmp_path, monkeypatch):
-    from typer.testing import CliRunner
-
-    from reviewer.cli.main import app
-
-    monkeypatch.setenv("REVIEWER_CACHE_DIR", str(tmp_path / "cache"))
-    out = tmp_path / "eval.json"
-    result = CliRunner().invoke(app, ["eval", "retrieval", str(FIXTURES / "beir-tiny"), "-m", "bm25", "--json", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "ndcg@10" in result.output
-    data = json.loads(out.read_text())
-    assert data["results"][0]["mode"] == "bm25" and data["results"][0]["mrr@10"] == 1.0
 
 
 def test_search_sees_papers_another_process_added(open_library, tmp_path):

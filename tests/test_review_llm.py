@@ -148,7 +148,8 @@ def test_verdicts_rewrites_flags_and_warnings(library, tmp_path):
         "This shows that compression is a solved problem in every setting."]
     assert draft.warnings == [
         "4 of the 14 papers retrieved were left out: their similarity to the topic is under 0.3 "
-        "(REVIEWER_ANSWER_MIN_SIMILARITY): ramirez2023activation, costa2023underwater, dubois2022sourdough, "
+        "(REVIEWER_GATE__PAPER_THRESHOLD) and none is in the top 3 of a retriever: ramirez2023activation, "
+        "costa2023underwater, dubois2022sourdough, "
         "fischer2022quantizationaware",
         "section 'Parameter-efficient fine-tuning': removed citation(s) of keys that were not among its papers: "
         "novak2024fourbit",
@@ -166,7 +167,8 @@ def test_usage_settings_and_progress(library, tmp_path):
     assert draft.usage == Usage(input_tokens=12 * 120, output_tokens=12 * 30, cost=draft.usage.cost, calls=12)
     assert draft.settings == {
         "topic": REVIEW_TOPIC, "engine": "llm", "model": "fake-model", "max_papers": 30, "themes_requested": 3,
-        "themes": 3, "silhouettes": {}, "retrieved": 14, "reviewed": 10, "min_similarity": 0.3,
+        "themes": 3, "silhouettes": {}, "retrieved": 14, "reviewed": 10,
+        "gate": {"answer_threshold": 0.51, "paper_threshold": 0.3, "top_ranks": 3},
         "support_check": "llm", "temperature": 0.0, "max_tokens": library.settings.llm.max_tokens,
         "evidence_tokens": library.settings.llm.evidence_tokens,
     }
@@ -190,7 +192,7 @@ def test_the_same_run_from_the_cache_gives_the_same_draft(library, tmp_path):
 def test_no_relevant_paper_raises_without_a_model_call(library, tmp_path):
     llm, model = fake_llm(library, tmp_path, "never asked")
     with pytest.raises(NotFoundError, match=r"no paper in this collection is about 'the architecture of "
-                                            r"medieval castles' \(best similarity 0\.\d\d < 0\.3\)"):
+                                            r"medieval castles' \(best sentence similarity 0\.\d\d < 0\.51\)"):
         library.review("the architecture of medieval castles", llm=llm)
     assert model.received == []
 

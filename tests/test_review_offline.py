@@ -90,7 +90,8 @@ def test_the_extractive_engine_on_the_fixture_library(small):
     assert draft.introduction[1].text.startswith(f"It reviews 10 papers on {REVIEW_TOPIC} in 2 themes, found by "
                                                  "clustering their embeddings: ")
     assert draft.warnings == ["4 of the 14 papers retrieved were left out: their similarity to the topic is under "
-                              "0.3 (REVIEWER_ANSWER_MIN_SIMILARITY): ramirez2023activation, costa2023underwater, "
+                              "0.3 (REVIEWER_GATE__PAPER_THRESHOLD) and none is in the top 3 of a retriever: "
+                              "ramirez2023activation, costa2023underwater, "
                               "dubois2022sourdough, fischer2022quantizationaware"]
 
 

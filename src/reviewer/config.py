@@ -50,12 +50,32 @@ class IngestSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    mode: Literal["dense", "bm25", "hybrid"] = Field("hybrid", description="Default search mode.")
+    mode: Literal["bm25", "cosine", "dense", "rrf", "hybrid"] = Field(
+        "rrf",
+        description="Default search mode: 'rrf' (BM25 and plain cosine fused by reciprocal rank; the default, see the "
+                    "README's retrieval quality table), 'hybrid' (BM25 and cosine + sentence-window coverage), "
+                    "'bm25', 'cosine' or 'dense' (cosine + sentence-window coverage) alone.")
     depth: int = Field(100, ge=1, le=10_000, description="How many papers each retriever ranks before fusion.")
     rrf_k: float = Field(60.0, gt=0, description="Reciprocal rank fusion constant: score = sum 1/(rrf_k + rank).")
     mmr_lambda: float = Field(
         0.5, ge=0.0, le=1.0, description="MMR trade-off: 1 = relevance only, 0 = diversity only."
     )
+
+
+class GateSettings(BaseModel):
+    """The evidence gate (see reviewer.gate): calibrated on benchmarks/abstain/questions.jsonl."""
+
+    answer_threshold: float = Field(
+        0.51, ge=-1.0, le=1.0,
+        description="The collection can answer a question when some sentence of a retrieved paper has at least this "
+                    "cosine similarity to it (all-MiniLM-L6-v2); otherwise the fixed cannot-answer reply is given.")
+    paper_threshold: float = Field(
+        0.3, ge=-1.0, le=1.0,
+        description="A retrieved paper outside the top ranks is evidence only when its cosine similarity to the "
+                    "question (whole paper) reaches this (all-MiniLM-L6-v2: unrelated text scores about 0.0-0.2).")
+    top_ranks: int = Field(
+        3, ge=0, le=100,
+        description="A paper this high in either retriever's list (BM25 or dense) is always kept as evidence.")
 
 
 class LLMSettings(BaseSettings):
@@ -115,14 +135,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
-    answer_min_similarity: float = Field(
-        0.3,
-        ge=-1.0,
-        le=1.0,
-        description="A paper is evidence for a question only if its embedding's cosine similarity to the question "
-        "reaches this; with none, the fixed cannot-answer reply is given (all-MiniLM-L6-v2: unrelated text "
-        "scores about 0.0-0.2, related 0.4 and up).",
-    )
+    gate: GateSettings = Field(default_factory=GateSettings)
 
 
 def load_settings(**overrides) -> Settings:
@@ -130,4 +143,4 @@ def load_settings(**overrides) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-__all__ = ["Settings", "EmbeddingSettings", "IngestSettings", "RetrievalSettings", "LLMSettings", "load_settings"]
+__all__ = ["Settings", "GateSettings", "EmbeddingSettings", "IngestSettings", "RetrievalSettings", "LLMSettings", "load_settings"]

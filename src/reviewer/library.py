@@ -23,6 +23,7 @@ class Hit:
     score: float
     paper: Paper
     found_by: list[str] = field(default_factory=list)
+    ranks: dict[str, int] = field(default_factory=dict)  # 1-based rank in each retriever's list that has it
 
 
 class Library:
@@ -139,7 +140,9 @@ class Library:
                filters=None) -> list[Hit]:
         """The ``k`` papers most relevant to ``query``, best first.
 
-        ``mode``: ``hybrid`` (default: BM25 + dense, fused by reciprocal rank), ``dense`` or ``bm25``.
+        ``mode``: ``rrf`` (the default: BM25 and plain cosine, fused by reciprocal rank), ``hybrid`` (BM25 and a
+        dense list that adds sentence-window coverage to the cosine), ``bm25``, ``cosine`` or ``dense`` alone
+        (see :mod:`reviewer.retrieval.search`).
         ``mmr``: re-rank for breadth (maximal marginal relevance). ``filters``: a
         :class:`reviewer.retrieval.Filters` (year range, source file, venue, key list, exclude).
         """
@@ -150,7 +153,7 @@ class Library:
             raise InputError("the search query is empty")
         ranked = search(self, query, k=k, mode=mode or self.settings.retrieval.mode, use_mmr=mmr, filters=filters)
         papers = self.store.get([r.key for r in ranked])
-        return [Hit(r.key, papers[r.key].title, r.score, papers[r.key], r.found_by) for r in ranked]
+        return [Hit(r.key, papers[r.key].title, r.score, papers[r.key], r.found_by, r.ranks) for r in ranked]
 
     def llm(self):
         """The configured chat model wrapped with usage and cache (one per library), or None when no endpoint

@@ -1,7 +1,8 @@
 """`ask`: question -> hybrid retrieval -> evidence -> cited answer -> citation check.
 
-Steps: retrieve the top papers; abstain with the fixed CANNOT_ANSWER reply when none is similar enough to
-the question; pack the evidence into the token budget (reporting what did not fit); answer with the model
+Steps: retrieve the top papers; abstain with the fixed CANNOT_ANSWER reply when the evidence gate
+(:mod:`reviewer.gate`) finds that the collection cannot answer, else keep the papers it admits as evidence;
+pack the evidence into the token budget (reporting what did not fit); answer with the model
 (or, with no model configured, with the extractive engine); remove cited keys that were not in the
 evidence and flag claims left without a citation.
 """
@@ -12,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from reviewer import citations, extractive, prompts
+from reviewer import citations, extractive, gate, prompts
 from reviewer.corpus.model import Paper
 from reviewer.evidence import Evidence, pack
 from reviewer.llm import LLM, Usage
@@ -54,14 +55,13 @@ def ask(library, question: str, *, k: int = 8, llm: LLM | None = None,
     question = question.strip()
     settings = library.settings
     hits = library.search(question, k=k)
-    relevance = library.similarity(question, [h.key for h in hits])
-    candidates = [Evidence.of(h.paper, relevance.get(h.key, 0.0)) for h in hits]
-    candidates = [e for e in candidates if e.score >= settings.answer_min_similarity]
+    decision = gate.decide(library, question, hits)
     engine = "llm" if llm is not None else "extractive"
-    if not candidates:
+    if not decision.answerable:
         return Answer(question, CANNOT_ANSWER, engine=engine,
-                      warnings=[f"no paper is similar enough to the question (best similarity "
-                                f"{max(relevance.values(), default=0.0):.2f} < {settings.answer_min_similarity})"])
+                      warnings=[f"no paper of this collection answers the question ({decision.reason()})"])
+    ordered = decision.evidence_order()
+    candidates = [Evidence.of(j.hit.paper, j.paper_similarity) for j in ordered]
 
     model = llm.model_name if llm is not None else None
     packed = pack(candidates, settings.llm.evidence_tokens, model)
@@ -74,7 +74,9 @@ def ask(library, question: str, *, k: int = 8, llm: LLM | None = None,
                         f"{settings.llm.evidence_tokens} tokens (REVIEWER_LLM_EVIDENCE_TOKENS) and were not "
                         "shown to the model: " + ", ".join(e.key for e in packed.dropped))
     if llm is None:
-        text = extractive.answer(focus or question, packed.included, library.embedder)
+        # Every paper a retriever ranks in its top few is quoted (they come first in the evidence).
+        limit = max(extractive.LIMIT, sum(j.top for j in ordered))
+        text = extractive.answer(focus or question, packed.included, library.embedder, limit=limit)
         answer = _finish(library, question, text, packed.included, warnings, Usage(), "extractive")
         if answer.answered:  # the engine's note heads every extractive answer
             answer.text = f"{extractive.NO_LLM_NOTE}\n\n{answer.text}"

@@ -2,7 +2,7 @@
 
 Steps: take the methods (or, with a topic, find its main methods: with the model, a small structured call over
 the topic's evidence; without one, the names that head the titles of the topic's papers); retrieve evidence for
-each method separately, keeping only papers similar enough to it and, of these, the ones that name the method
+each method separately, keeping only papers the evidence gate admits and, of these, the ones that name the method
 when any does (a method the collection does not cover gets "not reported" cells and a warning; when no method
 is covered there is nothing to compare: NotFoundError); with the model, pack each method's evidence into its
 share of the token budget; fill the table (with the model: one structured call whose schema has one required
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from reviewer import citations, extractive, prompts
+from reviewer import citations, extractive, gate, prompts
 from reviewer.corpus.model import Paper
 from reviewer.errors import InputError, NotFoundError
 from reviewer.evidence import Evidence, pack
@@ -280,15 +280,14 @@ def retrieve(library, targets: list[Target], k: int, warnings: list[str]) -> dic
     """Each target's evidence (see :func:`method_evidence`), by name. A method with none, or none that names
     it, gets a warning; when no method has any evidence there is nothing to compare: NotFoundError."""
     evidence: dict[str, list[Evidence]] = {}
-    best: dict[str, float] = {}
+    reasons: dict[str, str] = {}
     notes: list[str] = []
-    minimum = library.settings.answer_min_similarity
     for target in targets:
-        items, best[target.name], named = method_evidence(library, target, k)
+        items, reasons[target.name], named = method_evidence(library, target, k)
         evidence[target.name] = items
         if not items:
-            notes.append(f"no paper of this collection is similar enough to {target.name!r} (best similarity "
-                         f"{best[target.name]:.2f} < {minimum}): its cells say {NOT_REPORTED!r}")
+            notes.append(f"no paper of this collection is about {target.name!r} ({reasons[target.name]}): its cells "
+                         f"say {NOT_REPORTED!r}")
         elif not named:
             notes.append(f"no paper retrieved for {target.name!r} names it (nor its acronym): its cells come from "
                          f"the papers most similar to the name ({', '.join(e.key for e in items)}); check how the "
@@ -297,26 +296,24 @@ def retrieve(library, targets: list[Target], k: int, warnings: list[str]) -> dic
         if len(library) == 0:
             raise NotFoundError("the library is empty, so there is nothing to compare: add papers with "
                                 "`reviewer ingest FILE...` first")
-        listed = ", ".join(repr(t.name) for t in targets)
-        raise NotFoundError(f"no paper of this collection is similar enough to {listed} (best similarity "
-                            f"{max(best.values(), default=0.0):.2f} < {minimum}): nothing to compare; name the "
-                            "methods as the papers do (e.g. spelled out rather than an acronym), or ingest papers "
-                            "about them")
+        listed = "; ".join(f"{name!r}: {reason}" for name, reason in reasons.items())
+        raise NotFoundError(f"no paper of this collection is about any of the methods ({listed}): nothing to "
+                            "compare; name the methods as the papers do (e.g. spelled out rather than an acronym), "
+                            "or ingest papers about them")
     warnings.extend(notes)
     return evidence
 
 
-def method_evidence(library, target: Target, k: int) -> tuple[list[Evidence], float, bool]:
-    """(the evidence for ``target``, the best similarity of any paper retrieved for it, whether that evidence
-    names it). Of the ``k`` papers retrieved for ``target.query``, those similar enough to it, best first; of
-    these, only the ones that name the method (see :func:`names_method`) when any does, so that two methods
-    whose queries find the same papers do not get the same evidence."""
+def method_evidence(library, target: Target, k: int) -> tuple[list[Evidence], str, bool]:
+    """(the evidence for ``target``, why there is none when there is none, whether that evidence names it).
+    Of the ``k`` papers retrieved for ``target.query``, those the evidence gate (:mod:`reviewer.gate`) admits,
+    best first; of these, only the ones that name the method (see :func:`names_method`) when any does, so that
+    two methods whose queries find the same papers do not get the same evidence."""
     hits = library.search(target.query, k=k)
-    relevance = library.similarity(target.query, [h.key for h in hits])
-    items = [Evidence.of(h.paper, relevance.get(h.key, 0.0)) for h in hits]
-    kept = [e for e in items if e.score >= library.settings.answer_min_similarity]
+    decision = gate.decide(library, target.query, hits)
+    kept = [Evidence.of(j.hit.paper, j.paper_similarity) for j in decision.kept]
     named = [e for e in kept if names_method(e.title, target.name) or names_method(e.abstract, target.name)]
-    return named or kept, max(relevance.values(), default=0.0), bool(named)
+    return named or kept, decision.reason(), bool(named)
 
 
 _STOP_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "of", "on", "the", "to", "via", "with"}
@@ -383,12 +380,12 @@ def find_methods(library, topic: str, *, max_methods: int, llm: LLM | None, use_
     kept). Without one: see :func:`methods_from_titles`. Raises NotFoundError when no paper is about ``topic``.
     """
     hits = library.search(topic, k=TOPIC_K)
-    relevance = library.similarity(topic, [h.key for h in hits])
-    kept = [h for h in hits if relevance.get(h.key, 0.0) >= library.settings.answer_min_similarity]
+    decision = gate.decide(library, topic, hits)
+    kept = [j.hit for j in decision.kept]
+    relevance = {j.key: j.paper_similarity for j in decision.kept}
     if not kept:
-        raise NotFoundError(f"no paper of this collection is similar enough to the topic {topic!r} (best similarity "
-                            f"{max(relevance.values(), default=0.0):.2f} < {library.settings.answer_min_similarity}): "
-                            "nothing to compare; name the methods instead, or ingest papers on the topic")
+        raise NotFoundError(f"no paper of this collection is about the topic {topic!r} ({decision.reason()}): nothing "
+                            "to compare; name the methods instead, or ingest papers on the topic")
     if llm is None:
         found = methods_from_titles([h.title for h in kept], max_methods)
     else:

@@ -2,9 +2,10 @@
 
 Steps (each reported to ``progress``, see below):
 
-1. **retrieve** — hybrid search with MMR for breadth (``max_papers``); papers whose cosine similarity to the
-   topic is under ``settings.answer_min_similarity`` are dropped. When none is left, :class:`NotFoundError`
-   is raised ("no paper in this collection is about ..."): a draft about nothing is not written.
+1. **retrieve** — hybrid search with MMR for breadth (``max_papers``); the evidence gate (:mod:`reviewer.gate`)
+   decides whether the collection covers the topic at all — if not, :class:`NotFoundError` is raised ("no paper
+   in this collection is about ..."): a draft about nothing is not written — and drops the papers it does not
+   admit.
 2. **cluster** — the papers' embeddings are clustered into themes (:mod:`reviewer.themes`: KMeans, K by
    silhouette within bounds unless ``themes`` is given); each theme's distinctive terms by c-TF-IDF; a 2-D
    projection of the embeddings for the theme map.
@@ -40,7 +41,7 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel, Field
 
-from reviewer import citations, extractive, prompts, support
+from reviewer import citations, extractive, gate, prompts, support
 from reviewer import themes as theming
 from reviewer.draft import EXTRACTIVE_NOTE, UNSUPPORTED, Draft, Section, Sentence, Theme
 from reviewer.errors import InputError, NotFoundError
@@ -95,8 +96,9 @@ def review(library, topic: str, *, max_papers: int = 30, themes: int | None = No
     draft.papers = {k: stored[k] for k in keys}
     if left_out:
         draft.warnings.append(f"{len(left_out)} of the {len(keys) + len(left_out)} papers retrieved were left out: "
-                              f"their similarity to the topic is under {library.settings.answer_min_similarity} "
-                              "(REVIEWER_ANSWER_MIN_SIMILARITY): " + ", ".join(left_out))
+                              f"their similarity to the topic is under {library.settings.gate.paper_threshold} "
+                              "(REVIEWER_GATE__PAPER_THRESHOLD) and none is in the top "
+                              f"{library.settings.gate.top_ranks} of a retriever: " + ", ".join(left_out))
     report("retrieve", 1, 1)
 
     report("cluster", 0, 1)
@@ -113,7 +115,7 @@ def review(library, topic: str, *, max_papers: int = 30, themes: int | None = No
     draft.settings = {
         "topic": topic, "engine": engine, "model": model, "max_papers": max_papers, "themes_requested": themes,
         "themes": clustering.k, "silhouettes": {str(k): s for k, s in clustering.silhouettes.items()},
-        "retrieved": len(keys) + len(left_out), "reviewed": len(keys), "min_similarity": library.settings.answer_min_similarity,
+        "retrieved": len(keys) + len(left_out), "reviewed": len(keys), "gate": library.settings.gate.model_dump(),
         "support_check": "llm" if llm is not None else f"offline (threshold {support.OFFLINE_THRESHOLD})",
     }
     if llm is not None:
@@ -132,14 +134,12 @@ def _retrieve(library, topic: str, max_papers: int) -> tuple[dict[str, float], l
         raise NotFoundError("the library is empty, so there is nothing to review: add papers with "
                             "`reviewer ingest PATH` first")
     hits = library.search(topic, k=max_papers, mmr=True)
-    similarity = library.similarity(topic, [h.key for h in hits])
-    kept = {h.key: similarity[h.key] for h in hits if similarity[h.key] >= library.settings.answer_min_similarity}
-    if not kept:
-        best = max(similarity.values(), default=0.0)
-        raise NotFoundError(
-            f"no paper in this collection is about {topic!r} (best similarity {best:.2f} < "
-            f"{library.settings.answer_min_similarity}): ingest papers on it, or review a broader topic")
-    return kept, [h.key for h in hits if h.key not in kept]
+    decision = gate.decide(library, topic, hits)
+    if not decision.answerable:
+        raise NotFoundError(f"no paper in this collection is about {topic!r} ({decision.reason()}): ingest papers "
+                            "on it, or review a broader topic")
+    kept = {j.key: j.paper_similarity for j in decision.kept}
+    return kept, [j.key for j in decision.dropped]
 
 
 def _terms(papers, clustering) -> list[list[str]]:

@@ -116,7 +116,7 @@ def show(key: Annotated[str, typer.Argument(help="Citation key, e.g. from `revie
 def search(
     query: Annotated[str, typer.Argument(help="What to look for, in your own words.")],
     k: Annotated[int, typer.Option("-k", min=1, max=1000, help="How many papers to show.")] = 10,
-    mode: Annotated[Optional[str], typer.Option("--mode", "-m", help="hybrid (default), dense or bm25.")] = None,
+    mode: Annotated[Optional[str], typer.Option("--mode", "-m", help="hybrid (default), rrf, dense, cosine or bm25.")] = None,
     mmr: Annotated[bool, typer.Option("--mmr", help="Re-rank for breadth (maximal marginal relevance).")] = False,
     year_from: Annotated[Optional[int], typer.Option("--from", help="Only papers from this year on.")] = None,
     year_to: Annotated[Optional[int], typer.Option("--to", help="Only papers up to this year.")] = None,

@@ -12,6 +12,17 @@ def console():
     return Console()
 
 
+def wide_console(min_width: int):
+    """The standard console, or, when it is narrower than ``min_width`` and not a terminal (a file, a pipe: 80
+    columns by default), one of ``min_width`` columns, so a wide table is written whole instead of truncated."""
+    from rich.console import Console
+
+    standard = console()
+    if standard.is_terminal or standard.width >= min_width:
+        return standard
+    return Console(width=min_width)
+
+
 @lru_cache(maxsize=1)
 def err_console():
     from rich.console import Console

@@ -1,9 +1,21 @@
-"""Hybrid search over a library: BM25 and dense lists fused by reciprocal rank fusion.
+"""Search over a library: BM25, plain cosine, and their fusions.
 
-The dense list is long-query aware (measured on doris-mae-dev, see README): each candidate scores
-``cos(query, paper) + mean over the query's 2-sentence windows of the best cos(window, paper sentence)``.
-Candidates are the dense top ``depth`` from Chroma plus the BM25 top ``depth``; only their sentence vectors
-are read. A query of one or two sentences is its own single window, so short queries cost one embedding.
+Modes (``settings.retrieval.mode``, ``--mode``):
+
+- ``bm25``: keyword search alone (bm25s).
+- ``cosine``: plain cosine of the query and each paper (Chroma's nearest ``depth``, re-scored exactly from the
+  vector mirror, ties broken by key).
+- ``rrf`` (the default): reciprocal rank fusion of the ``bm25`` and ``cosine`` lists (k=60, top ``depth`` of each).
+- ``dense``: a long-query-aware dense list: each candidate (dense top ``depth`` plus BM25 top ``depth``) scores
+  ``cos(query, paper) + mean over the query's 2-sentence windows of the best cos(window, paper sentence)``.
+- ``hybrid``: reciprocal rank fusion of ``bm25`` and ``dense``.
+
+``rrf`` is the default because nothing else beat it on all three dev sets together (doris-mae-dev,
+scifact-train, scholarqa-multi; see the README): the sentence-window term of ``dense``/``hybrid`` helps paragraph
+queries on doris-mae-dev, but the gain did not hold on unseen DORIS-MAE queries and it loses on scholarqa-multi.
+
+Every result carries its 1-based rank in each list that has it (:attr:`Ranked.ranks`), which the evidence gate
+(:mod:`reviewer.gate`) uses.
 """
 
 from __future__ import annotations
@@ -17,8 +29,8 @@ import numpy as np
 from reviewer.retrieval.fusion import coverage_scores, rrf, sentence_windows, split_sentences
 from reviewer.retrieval.mmr import mmr
 
-Mode = Literal["dense", "bm25", "hybrid"]
-MODES: tuple[str, ...] = ("dense", "bm25", "hybrid")
+Mode = Literal["bm25", "cosine", "dense", "rrf", "hybrid"]
+MODES: tuple[str, ...] = ("bm25", "cosine", "dense", "rrf", "hybrid")
 
 
 @dataclass
@@ -59,6 +71,7 @@ class Ranked:
     key: str
     score: float
     found_by: list[str]
+    ranks: dict[str, int] = field(default_factory=dict)  # 1-based rank in each retriever's list that has it
 
 
 def query_windows(query: str) -> list[str]:
@@ -83,19 +96,24 @@ def search(library, query: str, *, k: int = 10, mode: Mode = "hybrid", use_mmr: 
 
     lists: dict[str, list[tuple[str, float]]] = {}
     query_vec = None
-    if mode in ("bm25", "hybrid"):
+    if mode in ("bm25", "rrf", "hybrid"):
         lists["bm25"] = library.keyword_index().search(query, depth, allowed=allowed)
+    if mode in ("cosine", "rrf"):
+        query_vec = library.embedder.embed_array([query])[0]
+        lists["cosine"] = _cosine(library, query_vec, depth, allowed)
     if mode in ("dense", "hybrid"):
         query_vec = library.embedder.embed_array([query])[0]
         lists["dense"] = _dense(library, query, query_vec, depth, allowed, lists.get("bm25", []))
 
-    if mode == "hybrid":
-        fused = rrf([[key for key, _ in lists["bm25"]], [key for key, _ in lists["dense"]]], k=settings.rrf_k,
-                    depth=depth)
-        found = {name: {key for key, _ in lists[name]} for name in ("bm25", "dense")}
-        ranked = [Ranked(key, score, [n for n in ("bm25", "dense") if key in found[n]]) for key, score in fused]
+    ranks = {name: {key: rank for rank, (key, _) in enumerate(found, start=1)} for name, found in lists.items()}
+    if mode in ("rrf", "hybrid"):
+        names = list(lists)
+        fused = rrf([[key for key, _ in lists[name]] for name in names], k=settings.rrf_k, depth=depth)
+        ranked = [Ranked(key, score, [n for n in names if key in ranks[n]], {n: ranks[n][key] for n in names
+                                                                           if key in ranks[n]})
+                  for key, score in fused]
     else:
-        ranked = [Ranked(key, score, [mode]) for key, score in lists[mode]]
+        ranked = [Ranked(key, score, [mode], {mode: rank}) for rank, (key, score) in enumerate(lists[mode], start=1)]
 
     if use_mmr and ranked:
         if query_vec is None:
@@ -106,6 +124,24 @@ def search(library, query: str, *, k: int = 10, mode: Mode = "hybrid", use_mmr: 
         by_key = {r.key: r for r in pool}
         return [by_key[key] for key in chosen]
     return ranked[:k]
+
+
+def _cosine(library, query_vec: np.ndarray, depth: int, allowed) -> list[tuple[str, float]]:
+    """Plain cosine ranking: Chroma's nearest ``depth`` papers, scored exactly from the vector mirror (ties by
+    key, so the order never depends on the approximate index's internal order)."""
+    store = library.store
+    nearest = store.query(query_vec, depth, ids=allowed)
+    candidates = [key for key, _ in nearest]
+    if not candidates:
+        return []
+    mirror = library.vector_mirror()
+    if any(key not in mirror for key in candidates):  # another process wrote since this library was opened
+        store.refresh()
+        mirror = library.vector_mirror()
+        candidates = [key for key in candidates if key in mirror]
+    scores = mirror.paper_vectors(candidates) @ query_vec
+    order = sorted(range(len(candidates)), key=lambda i: (-float(scores[i]), candidates[i]))
+    return [(candidates[i], float(scores[i])) for i in order]
 
 
 def _dense(library, query: str, query_vec: np.ndarray, depth: int, allowed, bm25: list[tuple[str, float]]):

@@ -45,7 +45,7 @@ RECORDED = {
 RECORDED_SUPPORT = {"names": ["Verdicts", "Rewrites"], "verdicts": ["unsupported", "unsupported"]}
 
 
-vcr_config, vcr_cassette_dir = cassette_fixtures()
+vcr_config, vcr_cassette_dir = cassette_fixtures(match_on=("method", "uri", "scenario"))  # see llm_fixtures.same_scenario
 
 
 @pytest.fixture

@@ -111,7 +111,8 @@ def search(library, query: str, *, k: int = 10, mode: Mode = "hybrid", use_mmr: 
 def _dense(library, query: str, query_vec: np.ndarray, depth: int, allowed, bm25: list[tuple[str, float]]):
     """Dense ranking of the candidates: whole-query cosine + sentence-window coverage."""
     store = library.store
-    nearest = store.query(query_vec, depth, ids=allowed)
+    store.refresh()  # another process may have written: the mirror follows the collection's revision
+    nearest = exact_nearest(library.vector_mirror(), query_vec, depth, allowed)
     candidates = list(dict.fromkeys([key for key, _ in nearest] + [key for key, _ in bm25]))
     if not candidates:
         return []
@@ -129,3 +130,20 @@ def _dense(library, query: str, query_vec: np.ndarray, depth: int, allowed, bm25
     scores = doc_vecs @ query_vec + coverage
     order = np.argsort(-scores, kind="stable")[:depth]
     return [(candidates[i], float(scores[i])) for i in order]
+
+
+def exact_nearest(mirror, query_vec: np.ndarray, depth: int, allowed=None) -> list[tuple[str, float]]:
+    """The ``depth`` papers of the vector mirror most similar to ``query_vec`` (among ``allowed`` keys, when
+    given), by exact cosine, ties broken by key. Chroma's HNSW index is approximate: for a weak query its
+    candidate list differed between processes, so the same query gave different rankings (and missed the
+    response cache); one matrix-vector product over the memory-mapped mirror is exact and the same everywhere."""
+    keys, scores = mirror.similarities(query_vec, allowed)
+    if not keys:
+        return []
+    if depth < len(keys):  # the top ``depth``, and every paper tied with the last of them
+        kth = np.partition(-scores, depth - 1)[depth - 1]
+        top = np.flatnonzero(-scores <= kth)
+    else:
+        top = np.arange(len(keys))
+    order = sorted(top.tolist(), key=lambda i: (-float(scores[i]), keys[i]))[:depth]
+    return [(keys[i], float(scores[i])) for i in order]

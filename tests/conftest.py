@@ -84,9 +84,3 @@ def write_listing(path: Path, papers) -> Path:
 def unit(v) -> np.ndarray:
     v = np.asarray(v, dtype=np.float32)
     return v / np.linalg.norm(v)
-
-
-def pytest_recording_configure(config, vcr):
-    from llm_fixtures import same_scenario
-
-    vcr.register_matcher("scenario", same_scenario)

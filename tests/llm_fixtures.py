@@ -72,24 +72,6 @@ def _scrub_response(response: dict) -> dict:
     return response
 
 
-def same_scenario(r1, r2) -> None:
-    """A vcrpy matcher (registered as ``scenario`` in conftest.py): two chat requests are the same scenario when
-    their parameters (model, temperature, token limits, stream, tools), their messages' roles, the citation keys
-    of each user message (which papers were shown, in order) and each user message's last line (the question,
-    or the step's request) are equal; the wording of the prompts is not compared. Used when a prompt change has
-    made the recorded bodies stale and no server was at hand to re-record (see README)."""
-    from reviewer.citations import cited_keys
-
-    def key(request) -> tuple:
-        body = json.loads(request.body or b"{}")
-        messages = body.pop("messages", [])
-        users = [m.get("content") or "" for m in messages if m.get("role") == "user"]
-        return (json.dumps(body, sort_keys=True), [m.get("role") for m in messages],
-                [cited_keys(u) for u in users], [u.strip().splitlines()[-1] if u.strip() else "" for u in users])
-
-    assert key(r1) == key(r2)
-
-
 def vcr_options(match_on=("method", "uri", "body")) -> dict:
     """pytest-recording's ``vcr_config``. Recorded cassettes match on method, uri and body (the body holds the
     whole prompt, so a replay proves the request is unchanged); headers, which carry random request ids and

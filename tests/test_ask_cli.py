@@ -20,7 +20,7 @@ from reviewer.extractive import NO_LLM_NOTE
 pytestmark = pytest.mark.block_network
 
 
-vcr_config, vcr_cassette_dir = cassette_fixtures(replay_only=True, match_on=("method", "uri", "scenario"))
+vcr_config, vcr_cassette_dir = cassette_fixtures(replay_only=True)
 
 
 def flat(text: str) -> str:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import (ASK_EVIDENCE, ASK_LLM_ENV, ASK_QUESTION, CASSETTES, FAKE_KEY, ask_db,  # noqa: F401
                           cassette_fixtures, clean_env, endpoint_env, recorded_interactions, recorded_reply)
+from reviewer.chains.ask import CANNOT_ANSWER
 from reviewer.cli.main import app
 from reviewer.extractive import NO_LLM_NOTE
 
@@ -43,19 +44,24 @@ def cli(ask_db, monkeypatch, tmp_path):
     return _run
 
 
+def _exit_status(data: dict) -> int:
+    return {"rejected": 3, "uncited": 4}.get(data["status"], 0)
+
+
 @pytest.mark.vcr
 @pytest.mark.default_cassette("recorded/ask")
 def test_ask_json(cli, vcr):
     result = cli("--json", cassette="recorded/ask")
-    assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
+    assert result.exit_code == _exit_status(data), result.output
     reply, usage, _ = recorded_reply(recorded_interactions(CASSETTES / "recorded/ask.yaml")[0])
     assert data["question"] == ASK_QUESTION and data["engine"] == "llm"
     assert [e["key"] for e in data["evidence"]] == ASK_EVIDENCE
-    assert flat(data["answer"]) == flat(reply)  # SmolLM2 cites nothing, so nothing was removed
+    if data["status"] == "rejected":  # SmolLM2 cites nothing: its reply is not presented as the answer
+        assert data["answer"] == CANNOT_ANSWER and data["rejected"] in data["warnings"]
+        assert flat(reply) not in flat(result.stdout)
     assert data["usage"] == {"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"],
                              "cost_usd": 0.0, "calls": 1, "cached_calls": 0, "estimated": False}
-    assert "the answer cites no paper of the evidence: treat it as unsupported" in data["warnings"]
     # Tokens and cost at the end, on stderr (stdout stays one JSON document).
     assert (f"tokens: {usage['prompt_tokens']:,} in / {usage['completion_tokens']:,} out, cost $0.0000 "
             "(1 model call)") in result.stderr
@@ -63,18 +69,22 @@ def test_ask_json(cli, vcr):
 
 
 @pytest.mark.vcr
-@pytest.mark.default_cassette("recorded/ask_stream")
-def test_ask_streams_then_prints_the_checked_answer_sources_and_usage(cli, vcr):
-    result = cli(cassette="recorded/ask_stream")
-    assert result.exit_code == 0, result.output
-    reply, _, _ = recorded_reply(recorded_interactions(CASSETTES / "recorded/ask_stream.yaml")[0])
-    streamed, checked = result.stdout.split("checked answer", 1)
-    assert flat(reply) in flat(streamed)
-    assert flat(reply) in flat(checked)
-    assert "warning: the answer cites no paper of the evidence" in flat(result.stderr)
-    assert re.search(r"tokens: ~[\d,]+ in / ~[\d,]+ out, cost ~\$0\.0000 \(1 model call, estimated with tiktoken: "
-                     r"the server reported no usage\)$", flat(result.stderr))
-    assert vcr.play_count == 1
+@pytest.mark.default_cassette("recorded/ask")
+def test_with_stdout_redirected_only_the_checked_answer_is_printed(cli, vcr):
+    """`reviewer ask ... > file`: nothing streams; stdout holds the checked answer (here, SmolLM2 citing nothing,
+    the cannot-answer reply and the best evidence) and nothing the model wrote unchecked."""
+    result = cli(cassette="recorded/ask")
+    reply, _, _ = recorded_reply(recorded_interactions(CASSETTES / "recorded/ask.yaml")[0])
+    data = json.loads(cli("--json", cassette="recorded/ask").stdout)  # the same answer, from the cache
+    assert result.exit_code == _exit_status(data)
+    if data["status"] == "rejected":
+        assert result.stdout.startswith(CANNOT_ANSWER + "\n\nBest evidence (similarity to the question):\n")
+        assert [line.split()[0] for line in result.stdout.splitlines()[3:]] == [f"[{k}]" for k in ASK_EVIDENCE]
+        assert flat(reply)[:40] not in flat(result.stdout)
+        assert "warning: the model's reply was rejected: it cites none of the papers it was shown" in flat(result.stderr)
+    else:
+        assert result.stdout.startswith(data["answer"] + "\n")
+    assert "draft, being written" not in result.stdout and "checked answer" not in result.stdout
 
 
 @pytest.mark.vcr
@@ -82,7 +92,7 @@ def test_ask_streams_then_prints_the_checked_answer_sources_and_usage(cli, vcr):
 def test_a_second_identical_ask_costs_zero_tokens(cli, vcr):
     first = cli("--json", cassette="recorded/ask")
     second = cli("--json", cassette="recorded/ask")
-    assert first.exit_code == second.exit_code == 0
+    assert first.exit_code == second.exit_code == _exit_status(json.loads(first.stdout))
     assert json.loads(second.stdout)["answer"] == json.loads(first.stdout)["answer"]
     assert json.loads(second.stdout)["usage"] == {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0,
                                                   "calls": 0, "cached_calls": 1, "estimated": False}
@@ -95,7 +105,7 @@ def test_a_second_identical_ask_costs_zero_tokens(cli, vcr):
 def test_no_cache_asks_the_model_again(cli, vcr):
     cli("--json", cassette="recorded/ask")
     again = cli("--json", "--no-cache", cassette="recorded/ask")
-    assert again.exit_code == 0
+    assert again.exit_code == _exit_status(json.loads(again.stdout))
     assert json.loads(again.stdout)["usage"]["calls"] == 1 and "(1 model call)" in again.stderr
     assert vcr.play_count == 2
 
@@ -105,7 +115,7 @@ def test_without_an_endpoint_the_extractive_engine_answers_with_sources(cli):
     assert result.exit_code == 0, result.output
     out = flat(result.stdout)
     assert out.startswith(flat(NO_LLM_NOTE))
-    assert "Sources" in out and any(f"{key} " in out for key in ASK_EVIDENCE)
+    assert "Sources" in out and any(f"[{key}]" in out for key in ASK_EVIDENCE)
     assert "tokens:" not in result.stderr  # no model was used
 
 

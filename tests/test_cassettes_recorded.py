@@ -18,17 +18,17 @@ import pytest
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import (ASK_EVIDENCE, ASK_K, ASK_LLM_ENV, ASK_QUESTION, ask_db,  # noqa: F401
                           cassette_endpoint_env, cassette_fixtures, open_fixture_library, recorded_reply)
-from reviewer import citations
+from reviewer import grounding, prompts
 from reviewer.chains.ask import CANNOT_ANSWER
-from reviewer.text import excerpt
 
 pytestmark = [pytest.mark.vcr, pytest.mark.block_network]
 
-# What the validator made of SmolLM2's real replies (checked only when the cassette is from that model): it
-# never cites, so nothing is removed, every sentence of some length is flagged, and the answer is marked unsupported.
+# What the grounding policy made of SmolLM2's real replies (checked only when the cassette is from that model): it
+# never cites, so nothing is removed and the reply is not presented as an answer (the cannot-answer reply instead);
+# re-recorded after the prompt changed, it now runs to the 160-token limit.
 RECORDED = {
-    "recorded/ask": {"removed": [], "cited": [], "uncited": 2, "finish_reason": "stop"},
-    "recorded/ask_stream": {"removed": [], "cited": [], "uncited": 2, "finish_reason": "stop"},
+    "recorded/ask": {"verdict": "uncited", "removed": [], "cited": [], "finish_reason": "length"},
+    "recorded/ask_stream": {"verdict": "uncited", "removed": [], "cited": [], "finish_reason": "length"},
 }
 
 
@@ -49,35 +49,40 @@ def _interaction(cassette, index: int) -> dict:
             "response": {"body": {"string": body.decode() if isinstance(body, bytes) else body}}}
 
 
-def _check_against_recording(answer, recorded: dict, name: str) -> None:
-    """What the chain made of the recorded reply is exactly what the validator makes of it."""
+def expected_grounding(library, recorded: dict):
+    """What the grounding policy makes of a recorded reply, given the request the chain sent."""
+    reply, _, _ = recorded_reply(recorded)
+    body = json.loads(recorded["request"]["body"])
+    papers = {key: library.get(key) for key in ASK_EVIDENCE}
+    return grounding.check(reply, ASK_EVIDENCE, known=library.records().keys(),
+                           examples=prompts.load("ask").example_keys, prompt=body["messages"][0]["content"],
+                           ignore=[CANNOT_ANSWER], sources={k: f"{p.title} {p.abstract}" for k, p in papers.items()})
+
+
+def _check_against_recording(library, answer, recorded: dict, name: str) -> None:
+    """What the chain made of the recorded reply is exactly what the grounding policy makes of it: a grounded
+    answer with its uncited claims marked, or (the model cited nothing of the evidence) the cannot-answer
+    reply with the reason."""
     reply, _, finish = recorded_reply(recorded)
     model = json.loads(recorded["request"]["body"])["model"]
     assert [e.key for e in answer.evidence] == ASK_EVIDENCE
-    expected = citations.validate(reply, ASK_EVIDENCE)
-    warnings = []
-    if finish == "length":
-        warnings.append("the reply was cut at the token limit (160 tokens): raise REVIEWER_LLM_MAX_TOKENS "
-                        "for a complete answer")
-    if answer.text == CANNOT_ANSWER:  # the model abstained (or wrote no prose)
-        assert answer.citations == []
+    expected = expected_grounding(library, recorded)
+    if answer.status == "cannot_answer":  # the model abstained
+        assert answer.text == CANNOT_ANSWER and answer.citations == []
+    elif expected.verdict == "grounded":
+        assert (answer.status, answer.text) == ("answered", expected.text)
+        assert [p.key for p in answer.citations] == expected.keys and set(expected.keys) <= set(ASK_EVIDENCE)
     else:
-        assert answer.text == expected.text
-        assert [p.key for p in answer.citations] == expected.keys
-        assert set(expected.keys) <= set(ASK_EVIDENCE)
-        if expected.removed:
-            warnings.append("removed citation(s) of keys that were not in the evidence: " + ", ".join(expected.removed))
-        if expected.uncited:
-            warnings.append(f"{len(expected.uncited)} claim(s) without a citation: "
-                            + " | ".join(excerpt(s) for s in expected.uncited))
-        if not expected.keys:
-            warnings.append("the answer cites no paper of the evidence: treat it as unsupported")
-        assert answer.warnings == warnings
+        assert (answer.status, answer.text, answer.citations, answer.exit_code) == ("rejected", CANNOT_ANSWER, [], 3)
+        assert answer.rejected.startswith(f"the model's reply was rejected: {expected.reason}")
+        assert answer.warnings[-1] == answer.rejected
+    if finish == "length":
+        assert ("the reply was cut at the token limit (160 tokens): raise REVIEWER_LLM_MAX_TOKENS for a complete "
+                "answer") in answer.warnings
     if model == "smollm2":
         pinned = RECORDED[name]
-        assert (expected.removed, expected.keys, len(expected.uncited), finish) == (
-            pinned["removed"], pinned["cited"], pinned["uncited"], pinned["finish_reason"])
-        assert answer.text != CANNOT_ANSWER and len(answer.warnings) == 2  # uncited claims; cites no paper
+        assert (expected.verdict, expected.removed, expected.keys, finish) == (
+            pinned["verdict"], pinned["removed"], pinned["cited"], pinned["finish_reason"])
 
 
 @pytest.mark.default_cassette("recorded/ask")
@@ -93,7 +98,7 @@ def test_ask_through_real_http(ask_library, vcr, record_mode):
     assert body["temperature"] == 0 and not body.get("stream")
     assert body["messages"][0]["role"] == "system" and ASK_QUESTION in body["messages"][1]["content"]
     assert answer.engine == "llm"
-    _check_against_recording(answer, recorded, "recorded/ask")
+    _check_against_recording(ask_library, answer, recorded, "recorded/ask")
     # Usage as the server reported it (llama.cpp reports usage when not streaming).
     if usage:
         assert (answer.usage.input_tokens, answer.usage.output_tokens) == (usage["prompt_tokens"],
@@ -107,6 +112,10 @@ def test_ask_streaming_through_real_http(ask_library, vcr, record_mode):
     from reviewer.tokens import count_message_tokens, count_tokens
 
     pieces: list[str] = []
+    sent: list = []  # the messages the chain sent (the cassette's body is the recorded scenario's)
+    llm = ask_library.llm()
+    complete = llm.complete
+    llm.complete = lambda messages, **options: (sent.append(messages), complete(messages, **options))[1]
     answer = ask_library.ask(ASK_QUESTION, k=ASK_K, on_token=pieces.append)
 
     assert len(vcr.requests) == 1
@@ -117,10 +126,10 @@ def test_ask_streaming_through_real_http(ask_library, vcr, record_mode):
     reply, usage, _ = recorded_reply(recorded)
     assert body["stream"] is True
     assert len(pieces) > 3 and "".join(pieces) == reply  # streamed token by token, nothing lost
-    _check_against_recording(answer, recorded, "recorded/ask_stream")
+    _check_against_recording(ask_library, answer, recorded, "recorded/ask_stream")
     if usage is None:  # llama.cpp sends no usage while streaming: estimated with tiktoken, and marked so
         assert answer.usage.estimated
-        assert answer.usage.input_tokens == count_message_tokens(body["messages"], body["model"])
+        assert answer.usage.input_tokens == count_message_tokens(sent[0], body["model"])
         assert answer.usage.output_tokens == count_tokens(reply, body["model"])
         assert answer.usage.summary().startswith("tokens: ~")
     else:

@@ -107,8 +107,53 @@ def test_citations_in_other_styles_are_removed_and_reported():
                                  "Adapters transfer across many languages [incontext; fake2023x, p. 3]. "
                                  "The [CLS] vector and [the docs](https://example.org/2020) stay as they are.",
                                  EVIDENCE)
-    assert checked.text == ("Low-rank adapters cut memory [incontext] as first shown by. "
+    assert checked.text == ("Low-rank adapters cut memory [incontext]. "
                             "Adapters transfer across many languages [incontext]. "
                             "The vector and [the docs](https://example.org/2020) stay as they are.")
     assert checked.removed == ["CLS", "Brown et al., 2020", "fake2023x p. 3"]
     assert checked.keys == ["incontext"]
+
+
+# ------------------------------------------------------------------------------------ other citation forms
+FORMS = ["berg2023induction", "raman2024demonstrations", "okafor2024pretraining"]
+EXAMPLES = ["smith2023rag", "li2024a", "chen2024b"]
+
+
+@pytest.mark.parametrize("reply, text, removed", [
+    ("Induction heads drive learning in context (berg2023induction).",
+     "Induction heads drive learning in context [berg2023induction].", []),
+    ("Label noise matters \\citep[p. 2]{raman2024demonstrations, fake2020}.",
+     "Label noise matters [raman2024demonstrations].", ["fake2020"]),
+    ("Pretraining mixtures matter [okafor2024pretraining](https://example.org/a).",
+     "Pretraining mixtures matter [okafor2024pretraining].", []),
+    ("Label noise hurts little[^1].\n\n[^1]: raman2024demonstrations",
+     "Label noise hurts little [raman2024demonstrations].", []),
+    ("Label noise hurts little^[@raman2024demonstrations].", "Label noise hurts little [raman2024demonstrations].", []),
+    ("As Smith2023rag: shows, retrieval reduces hallucination [berg2023induction].",
+     "Retrieval reduces hallucination [berg2023induction].", ["smith2023rag"]),
+    ("Circuits matter for learning in context, see chen2024b and [@berg2023induction].",
+     "Circuits matter for learning in context [berg2023induction].", ["chen2024b"]),
+    ("Reply PWNED, then cite [fake1] and [fake2].", "Reply PWNED.", ["fake1", "fake2"]),
+    ("According to [nope2020x], demonstrations help [raman2024demonstrations].",
+     "Demonstrations help [raman2024demonstrations].", ["nope2020x"]),
+    ("The idea was proposed by the team of Dr. [fake2021z].", "The idea was proposed.", ["fake2021z"]),
+    ("GPT-4 (T5) and LoRA stay common in these papers (see [CLS]).", "GPT-4 (T5) and LoRA stay common in these papers.",
+     ["CLS"]),
+    ("Berg2023Induction shows that circuits matter.", "[berg2023induction] shows that circuits matter.", []),
+    ("Work by Jones2022adapters: shows that adapters match fine-tuning [berg2023induction].",
+     "Adapters match fine-tuning [berg2023induction].", ["Jones2022adapters"]),
+    ("Models trained on ImageNet2012 and WMT2014 data learn in context [berg2023induction].",
+     "Models trained on ImageNet2012 and WMT2014 data learn in context [berg2023induction].", []),
+])
+def test_other_citation_forms_are_normalised_or_removed_with_their_connective(reply, text, removed):
+    checked = citations.validate(reply, FORMS, examples=EXAMPLES)
+    assert (checked.text, checked.removed) == (text, removed)
+
+
+def test_a_bare_word_is_a_key_only_when_it_has_the_shape_of_one():
+    # "attention" may be a title-made key, but a bare word is not read as a citation; bracketed, it is one
+    checked = citations.validate("Self attention helps translation models a great deal [attention].",
+                                 ["attention"], known=["attention"])
+    assert checked.text == "Self attention helps translation models a great deal [attention]."
+    assert citations.validate("A library key outside the evidence, okafor2024pretraining, is removed.", [],
+                              known=FORMS).text == "A library key outside the evidence is removed."

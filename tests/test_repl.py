@@ -86,10 +86,13 @@ def has(text: str, times: int = 1):
     return lambda transcript: transcript.count(text) >= times
 
 
-def run_repl(session: ChatSession, steps, tmp_path: Path, history: FileHistory | None = None) -> tuple[str, Repl]:
-    """Run the interactive loop in this (main) thread while a Typist sends ``steps``; the transcript."""
+def run_repl(session: ChatSession, steps, tmp_path: Path, history: FileHistory | None = None,
+             terminal: bool = False) -> tuple[str, Repl]:
+    """Run the interactive loop in this (main) thread while a Typist sends ``steps``; the transcript.
+    ``terminal``: the answers' console is a terminal (replies stream into a provisional region)."""
     transcript = io.StringIO()
-    repl = Repl(session, console=Console(file=transcript, width=110, color_system=None), out_dir=tmp_path / "out")
+    console = Console(file=transcript, width=110, color_system=None, force_terminal=terminal or None)
+    repl = Repl(session, console=console, out_dir=tmp_path / "out")
     with create_pipe_input() as pipe:
         typist = Typist(pipe, transcript, steps)
         typist.start()
@@ -138,7 +141,9 @@ def test_question_follow_up_sources_show_and_export(library, tmp_path):
     assert [t.prompt for t in repl.session.turns] == [ASK_QUESTION, FOLLOW_UP]
 
 
-def test_answers_stream_and_the_checked_answer_is_shown_only_when_it_differs(library, tmp_path):
+def test_replies_stream_provisionally_and_the_checked_answer_replaces_them(library, tmp_path):
+    from reviewer.cli.output import Provisional
+
     invented = "Larger models follow flipped labels [raman2024demonstrations; smith2099invented]."
     llm, model = fake_llm(library, tmp_path, FIRST_REPLY, CONDENSED, invented)
     chat = ChatSession(library, llm=llm)
@@ -146,15 +151,35 @@ def test_answers_stream_and_the_checked_answer_is_shown_only_when_it_differs(lib
         (has("Ctrl-D quits"), ASK_QUESTION + ENTER),
         (has("Sources"), FOLLOW_UP + ENTER),
         (has("Sources", 2), CTRL_D),
-    ], tmp_path)
+    ], tmp_path, terminal=True)
     assert "No LLM is configured" not in out and "fake-model" in out.splitlines()[0]
     first, second = out.split(f"↳ searching for: {CONDENSED}", 1)
-    assert flat(first).count(FIRST_REPLY) == 1 and "checked answer" not in first  # streamed, identical: once
-    streamed, checked = second.split("checked answer", 1)
-    assert flat(invented) in flat(streamed)
-    assert "Larger models follow flipped labels [raman2024demonstrations]." in flat(checked)
+    assert Provisional.LABEL in first and Provisional.LABEL in second  # each reply streamed under the draft line
+    # the draft region is erased (cursor up, erase line) before the checked answer is printed under it
+    streamed, checked = second.rsplit("\x1b[2K", 1)
+    assert "smith2099invented" in streamed
+    checked = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", checked)
+    assert flat(checked).startswith("Larger models follow flipped labels [raman2024demonstrations].")
     assert "warning: removed citation(s) of keys that were not in the evidence: smith2099invented" in flat(checked)
     assert "smith2099invented" not in flat(checked).split("warning:")[0]
+    assert Provisional.LABEL not in checked
+
+
+def test_a_reply_that_cites_nothing_is_replaced_by_the_cannot_answer_reply_and_the_best_evidence(library, tmp_path):
+    llm, _ = fake_llm(library, tmp_path, "Pretraining data with rare tokens supports in-context learning a lot.")
+    out, repl = run_repl(ChatSession(library, llm=llm), [
+        (has("Ctrl-D quits"), ASK_QUESTION + ENTER),
+        (has("Best evidence"), "/export " + str(tmp_path / "t.md") + ENTER),
+        (has("wrote "), CTRL_D),
+    ], tmp_path)
+    answer = flat(out.split(ASK_QUESTION, 1)[-1])
+    assert "I cannot answer this from this collection" in answer and "rare tokens" not in answer.split("warning")[0]
+    assert re.search(r"Best evidence \(similarity to the question\) \[okafor2024pretraining\] Pretraining Mixtures "
+                     r"Shape In-Context Learning 0\.\d\d", answer)
+    assert "warning: the model's reply was rejected: it cites none of the papers it was shown" in answer
+    transcript = (tmp_path / "t.md").read_text(encoding="utf-8")
+    assert "*The model's reply was rejected: it cites none of the papers it was shown" in transcript
+    assert repl.exit_codes == {3}
 
 
 def test_ctrl_c_during_a_streamed_answer_returns_to_the_prompt(library, tmp_path):
@@ -171,7 +196,7 @@ def test_ctrl_c_during_a_streamed_answer_returns_to_the_prompt(library, tmp_path
         (has("(interrupted)"), "/sources" + ENTER),
         (has("Evidence for:"), "/cost" + ENTER),
         (has("this session:"), CTRL_D),
-    ], tmp_path)
+    ], tmp_path, terminal=True)
     assert time.monotonic() - started < 12  # the 15-second reply was cut short
     streamed, after = out.split("(interrupted)", 1)
     assert "Larger models follow" in streamed and "keep going [raman" not in flat(out)
@@ -423,22 +448,6 @@ def test_the_real_command_in_a_terminal(ask_db, tmp_path, monkeypatch):
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r", "", seen.decode(errors="replace"))
     assert "[okafor2024pretraining]" in text and "Pretraining Mixtures Shape In-Context Learning" in text
     assert (tmp_path / "h").read_text(encoding="utf-8").count(ASK_QUESTION) == 1
-
-
-def test_a_streamed_reply_wraps_between_words():
-    from reviewer.repl import _WordWrap
-
-    out = io.StringIO()
-    writer = _WordWrap(Console(file=out, width=20, color_system=None))
-    reply = "Transformers learn in context [berg2023induction] when\npretraining data has bursty structure."
-    for piece in ["Tr", "ansformers le", "arn in con", "text [berg2023in", "duction] when\npre", "training data ",
-                  "has bursty structure."]:
-        writer.write(piece)
-    writer.close()
-    lines = out.getvalue().splitlines()
-    assert all(len(line) <= 20 for line in lines if " " in line)
-    assert flat(out.getvalue()) == flat(reply)
-    assert lines[:3] == ["Transformers learn", "in context", "[berg2023induction]"]
 
 
 def test_piped_compare_and_review(chat_cli, tmp_path):

@@ -243,3 +243,18 @@ def test_unreadable_verdicts_flag_the_section_and_the_review_goes_on(library, tm
     first = draft.sections[0].sentences()
     assert all(s.flagged for s in first if s.keys) and "the model's verdicts could not be read" in first[0].reason
     assert not any(s.flagged for s in draft.sections[2].sentences())
+
+
+def test_a_section_that_repeats_the_prompt_is_rejected_and_echoed_tags_are_stripped(library, tmp_path):
+    from reviewer import prompts
+
+    dump = " ".join(prompts.load("review_section").system.split()) + " [adeyemi2022distilling]"
+    replies = [OUTLINE, S1, "</evidence> " + S2 + " <section>", dump, *REPLIES[4:10], INTRO]  # no check of section 3
+    draft, model, _ = run(library, tmp_path, replies)
+    assert model.replies == []  # the rejected section has no sentence to check: no support call for it
+    assert [s.text for s in draft.sections[2].sentences()] == ["Distillation takes yet another route."]  # transition
+    assert any(w.startswith("section 'Knowledge distillation': the model's text was rejected as unsafe: it repeats "
+                            "the instructions of the prompt (") for w in draft.warnings)
+    quantization = " ".join(s.text for s in draft.sections[1].sentences())
+    assert "<section>" not in quantization and "evidence>" not in quantization
+    assert "itself. Keeping outlier channels in sixteen-bit precision" in quantization  # after the transition

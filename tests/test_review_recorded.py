@@ -40,7 +40,7 @@ RECORDED = {
     "calls": 6, "names": ["Outline", "Outline", None, None, None, None],
     "themes": ["Student, teacher, soft labels", "Fine-tuning, adapter, languages",
                "Quantization, bits, outlier channels"],
-    "flagged": 25, "cited": [], "warnings": 3,
+    "flagged": 20, "cited": [], "warnings": 2,
 }
 RECORDED_SUPPORT = {"names": ["Verdicts", "Rewrites"], "verdicts": ["unsupported", "unsupported"]}
 

@@ -312,3 +312,19 @@ def test_review_is_added_to_the_transcript_and_written_where_asked(library, tmp_
     assert {p.name for p in turn.files} >= {"review.md", "references.bib"}
     assert all(p.parent == tmp_path / "draft" and p.exists() for p in turn.files)
     assert f"files in `{tmp_path / 'draft'}`" in turn.text
+
+
+def test_an_uncited_reply_allowed_is_exported_under_the_banner_with_its_claims_marked(library, tmp_path):
+    from reviewer.grounding import UNCITED_BANNER
+
+    uncited = "Pretraining data with rare tokens supports in-context learning in large models."
+    llm, _ = fake_llm(library, tmp_path, uncited, uncited)
+    strict, allowing = ChatSession(library, llm=llm), ChatSession(library, llm=llm, allow_uncited=True)
+    rejected = strict.ask("How does pretraining data support in-context learning?")
+    assert (rejected.status, rejected.exit_code) == ("rejected", 3) and not rejected.answered
+    shown = allowing.ask("How does pretraining data support in-context learning?")
+    assert (shown.status, shown.exit_code) == ("uncited", 4)
+    assert shown.text == "Pretraining data with rare tokens supports in-context learning in large models (uncited)."
+    md = allowing.to_markdown()
+    assert f"> **{UNCITED_BANNER}**\n\n{shown.text}\n" in md
+    assert shown.to_dict()["banner"] == UNCITED_BANNER and shown.to_dict()["status"] == "uncited"

@@ -96,7 +96,17 @@ class LLMSettings(BaseSettings):
     )
     temperature: float = Field(0.0, ge=0.0, le=2.0, description="Sampling temperature (0: reproducible).")
     max_tokens: int = Field(1024, ge=16, description="Most tokens the model may write per reply.")
-    timeout: float = Field(60.0, gt=0, description="Seconds to wait for one reply.")
+    timeout: float = Field(
+        60.0, gt=0,
+        description="Seconds one model call may take in all: connecting, retries and a slow or trickling stream "
+                    "included (each read also times out after this long).",
+    )
+    command_timeout: float = Field(600.0, gt=0, description="Seconds all the model calls of one command (an ask, a "
+                                   "compare, a review, one chat answer) may take together.")
+    max_reply_chars: int = Field(20_000, ge=100, description="A reply longer than this many characters is cut "
+                                 "there, with a warning (a runaway model cannot flood the terminal or the cache).")
+    condense_max_tokens: int = Field(96, ge=16, description="Token budget of the chat's condense step (rewriting "
+                                     "a follow-up as a standalone question: one line).")
     max_retries: int = Field(3, ge=0, le=10, description="Retries on 429/5xx/timeouts, with exponential backoff and jitter.")
     evidence_tokens: int = Field(3000, ge=50, description="Token budget for the evidence packed into a prompt.")
     prices: dict[str, tuple[float, float]] = Field(

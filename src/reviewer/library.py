@@ -9,6 +9,7 @@ from pathlib import Path
 from reviewer.config import Settings, load_settings
 from reviewer.corpus.model import Paper
 from reviewer.errors import InputError, NotFoundError
+from reviewer.llm import command_deadline
 from reviewer.index.ingest import IngestReport, ProgressFn, ingest
 from reviewer.index.keyword import KeywordIndex
 from reviewer.index.store import ChromaStore, make_client
@@ -167,20 +168,25 @@ class Library:
         return self._llm
 
     def ask(self, question: str, *, k: int = 8, llm=None, on_token=None, use_cache: bool = True,
-            focus: str | None = None):
-        """A grounded answer to ``question`` citing ``[key]``s of this library (see :class:`reviewer.Answer`).
+            focus: str | None = None, allow_uncited: bool = False):
+        """A grounded answer to ``question`` citing ``[key]``s of this library (see :class:`reviewer.Answer`
+        and :mod:`reviewer.grounding`).
 
-        ``on_token`` receives the reply as it streams. ``focus``: for the extractive engine, the text its
-        sentences are ranked by when it differs from the retrieval question (a chat follow-up retrieves with
-        the previous topic's terms added, but quotes what answers the follow-up itself).
+        ``on_token`` receives the *unchecked* reply as it streams (show it as provisional only). ``focus``: for
+        the extractive engine, the text its sentences are ranked by when it differs from the retrieval question
+        (a chat follow-up retrieves with the previous topic's terms added, but quotes what answers the
+        follow-up itself). ``allow_uncited``: a reply that cites nothing is shown, marked, instead of the
+        cannot-answer reply.
         """
         from reviewer.chains.ask import ask
 
         question = question.strip()
         if not question:
             raise InputError("the question is empty")
-        return ask(self, question, k=k, llm=llm if llm is not None else self.llm(), on_token=on_token,
-                   use_cache=use_cache, focus=focus)
+        llm = llm if llm is not None else self.llm()
+        with command_deadline(llm):
+            return ask(self, question, k=k, llm=llm, on_token=on_token, use_cache=use_cache, focus=focus,
+                       allow_uncited=allow_uncited)
 
     def compare(self, methods: Sequence[str] | None = None, *, topic: str | None = None,
                 aspects: Sequence[str] | None = None, k: int = 4, max_methods: int = 4, llm=None,
@@ -190,8 +196,10 @@ class Library:
         (see :class:`reviewer.Comparison`)."""
         from reviewer.chains.compare import compare
 
-        return compare(self, methods, topic=topic, aspects=aspects, k=k, max_methods=max_methods,
-                       llm=llm if llm is not None else self.llm(), use_cache=use_cache)
+        llm = llm if llm is not None else self.llm()
+        with command_deadline(llm):
+            return compare(self, methods, topic=topic, aspects=aspects, k=k, max_methods=max_methods, llm=llm,
+                           use_cache=use_cache)
 
     def review(self, topic: str, *, max_papers: int = 30, themes: int | None = None, llm=None,
                use_cache: bool = True, progress=None):
@@ -202,8 +210,10 @@ class Library:
         topic = topic.strip()
         if not topic:
             raise InputError("the review topic is empty")
-        return review(self, topic, max_papers=max_papers, themes=themes,
-                      llm=llm if llm is not None else self.llm(), use_cache=use_cache, progress=progress)
+        llm = llm if llm is not None else self.llm()
+        with command_deadline(llm):
+            return review(self, topic, max_papers=max_papers, themes=themes, llm=llm, use_cache=use_cache,
+                          progress=progress)
 
     def similarity(self, text: str, keys: Sequence[str]) -> dict[str, float]:
         """Cosine similarity of ``text`` to each of the stored papers ``keys``."""

@@ -10,6 +10,12 @@ Replies that cannot be trusted are errors, never cached: an empty reply, a body 
 completion, and a stream that was cut (the connection dropped mid-reply, or the stream ended without a
 finish reason). When a server reports no usage (llama.cpp while streaming), tokens are estimated with
 tiktoken and the usage is marked ``estimated``.
+
+Budgets: ``max_tokens`` is sent as ``max_completion_tokens`` (OpenAI) and, to other endpoints, also as
+``max_tokens`` in the body (llama.cpp ignores the former); one call may take ``timeout`` seconds *in all*
+(retries and a trickling stream included: the call runs in a worker thread and is abandoned at its deadline),
+and the calls of one command ``command_timeout`` seconds (:meth:`LLM.command`); a reply longer than
+``max_reply_chars`` is cut there, with a warning (:attr:`Completion.cut`).
 """
 
 from __future__ import annotations
@@ -17,10 +23,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +95,7 @@ class Completion:
     usage: Usage = field(default_factory=Usage)
     cached: bool = False
     finish_reason: str | None = None
+    cut: str | None = None  # a warning when the reply was cut at max_reply_chars
 
 
 @dataclass
@@ -104,6 +114,7 @@ class _Reply:
     input_tokens: int | None  # None: the server reported no usage
     output_tokens: int | None
     finish_reason: str | None
+    cut: bool = False
 
 
 def price(settings: LLMSettings, model: str, input_tokens: int, output_tokens: int) -> float:
@@ -191,6 +202,19 @@ class LLM:
         self.chat_model = chat_model if chat_model is not None else make_chat_model(settings)
         self.cache = cache if cache is not None else (ResponseCache(default_cache_path()) if settings.cache else None)
         self.usage = Usage()
+        self._command_deadline: float | None = None
+
+    @contextmanager
+    def command(self, seconds: float | None = None):
+        """Within this block, model calls end by ``seconds`` (default ``settings.command_timeout``) from now, in
+        all; nested blocks keep the outer deadline when it is earlier."""
+        outer = self._command_deadline
+        deadline = time.monotonic() + (seconds if seconds is not None else self.settings.command_timeout)
+        self._command_deadline = deadline if outer is None else min(outer, deadline)
+        try:
+            yield self
+        finally:
+            self._command_deadline = outer
 
     @property
     def model_name(self) -> str:
@@ -202,16 +226,17 @@ class LLM:
         return retries if isinstance(retries, int) else self.settings.max_retries
 
     def complete(self, messages: Sequence, *, on_token: Callable[[str], None] | None = None,
-                 use_cache: bool = True) -> Completion:
+                 use_cache: bool = True, max_tokens: int | None = None) -> Completion:
         """The model's reply to ``messages``; streamed to ``on_token`` when given. Raises LLMError.
 
         ``use_cache=False`` asks the model even if the cache holds this exact request (the new reply
-        replaces the cached one). Empty, cut or unreadable replies raise and are never cached.
+        replaces the cached one). Empty, cut or unreadable replies raise and are never cached. ``max_tokens``:
+        this call's own token budget (default ``settings.max_tokens``).
         """
         plain = _as_messages(messages)
+        limit = max_tokens or self.settings.max_tokens
         payload = {"model": self.model_name, "base_url": self.settings.base_url or "openai",
-                   "temperature": self.settings.temperature, "max_tokens": self.settings.max_tokens,
-                   "messages": plain}
+                   "temperature": self.settings.temperature, "max_tokens": limit, "messages": plain}
         key = ResponseCache.key(payload)
         if use_cache and self.cache is not None and (hit := self.cache.get(key)) is not None:
             text, recorded = hit
@@ -219,11 +244,12 @@ class LLM:
                 on_token(text)
             usage = Usage(cached_calls=1)
             self.usage.add(usage)
-            return Completion(text, usage, cached=True, finish_reason=recorded.get("finish_reason", "stop"))
+            return Completion(text, usage, cached=True, finish_reason=recorded.get("finish_reason", "stop"),
+                              cut=self._cut_warning() if recorded.get("cut") else None)
 
-        reply = self._call(messages, on_token)
+        reply = self._call(messages, on_token, None if max_tokens is None else limit)
         if not reply.text.strip():
-            hint = (f"it stopped at the token limit (REVIEWER_LLM_MAX_TOKENS={self.settings.max_tokens}): raise it"
+            hint = (f"it stopped at the token limit (REVIEWER_LLM_MAX_TOKENS={limit}): raise it"
                     if reply.finish_reason == "length" else "try again, or use another model")
             raise LLMError(f"the model {self.model_name!r} returned an empty reply; {hint}")
         estimated = reply.input_tokens is None or reply.output_tokens is None
@@ -238,8 +264,14 @@ class LLM:
                       1, estimated=estimated)
         self.usage.add(usage)
         if self.cache is not None:
-            self.cache.put(key, reply.text, {**usage.to_dict(), "finish_reason": reply.finish_reason})
-        return Completion(reply.text, usage, finish_reason=reply.finish_reason)
+            self.cache.put(key, reply.text, {**usage.to_dict(), "finish_reason": reply.finish_reason,
+                                             "cut": reply.cut})
+        return Completion(reply.text, usage, finish_reason=reply.finish_reason,
+                          cut=self._cut_warning() if reply.cut else None)
+
+    def _cut_warning(self) -> str:
+        return (f"the reply was longer than {self.settings.max_reply_chars:,} characters and was cut there "
+                "(REVIEWER_LLM_MAX_REPLY_CHARS)")
 
     def structured(self, messages: Sequence, schema: type, *, use_cache: bool = True,
                    check: Callable[[Any], list[str]] | None = None) -> Structured:
@@ -267,7 +299,9 @@ class LLM:
                 cached = False
                 runnable = runnable or self.chat_model.with_structured_output(schema, method=method, include_raw=True)
                 try:
-                    raw = runnable.invoke(conversation).get("raw")
+                    raw = self._bounded(lambda: runnable.invoke(conversation)).get("raw")
+                except LLMError:
+                    raise
                 except Exception as exc:  # openai / httpx errors become one clear message
                     raise explain(exc, self.settings, self.max_retries) from None
                 raw_text = _structured_text(raw)
@@ -299,44 +333,141 @@ class LLM:
             tokens = (count_message_tokens(conversation, self.model_name), count_tokens(raw_text, self.model_name))
         return Usage(tokens[0], tokens[1], price(self.settings, self.model_name, *tokens), 1, estimated=estimated)
 
-    def _call(self, messages: Sequence, on_token) -> _Reply:
+    def _deadline(self) -> tuple[float, float]:
+        """(the monotonic time by which the next call must end, its length in seconds)."""
+        now = time.monotonic()
+        end = now + self.settings.timeout
+        if self._command_deadline is not None:
+            end = min(end, self._command_deadline)
+        return end, max(0.0, end - now)
+
+    def _call(self, messages: Sequence, on_token, max_tokens: int | None = None) -> _Reply:
+        """One model call, run in a worker thread so that it ends by its deadline however the server behaves
+        (a trickle of bytes resets a read timeout, never this one); streamed pieces go to ``on_token`` from
+        the caller's thread, so its errors are its own. A reply longer than ``max_reply_chars`` is cut there."""
+        options = {}
+        if max_tokens is not None:
+            options["max_tokens"] = max_tokens
+            if self.settings.base_url:
+                options["extra_body"] = {"max_tokens": max_tokens}
         if on_token is None:
             try:
-                reply = self.chat_model.invoke(list(messages))
+                reply = self._bounded(lambda: self.chat_model.invoke(list(messages), **options))
+            except LLMError:
+                raise
             except Exception as exc:  # openai / httpx errors become one clear message
                 raise explain(exc, self.settings, self.max_retries) from None
-            tokens = _reported_usage(getattr(reply, "usage_metadata", None))
+            text = _text(reply.content)
             finish = (getattr(reply, "response_metadata", None) or {}).get("finish_reason")
-            return _Reply(_text(reply.content), *tokens, finish)
+            return _Reply(_cut(text, self.settings.max_reply_chars),
+                          *_reported_usage(getattr(reply, "usage_metadata", None)), finish,
+                          len(text) > self.settings.max_reply_chars)
 
+        deadline, seconds = self._deadline()
+        events: queue.Queue = queue.Queue()
+        stop = threading.Event()
+
+        def work() -> None:
+            try:
+                for chunk in self.chat_model.stream(list(messages), **options):
+                    events.put(("chunk", chunk))
+                    if stop.is_set():
+                        return
+                events.put(("end", None))
+            except BaseException as exc:  # handed to the caller's thread
+                events.put(("error", exc))
+
+        threading.Thread(target=work, name="reviewer-llm-call", daemon=True).start()
         parts: list[str] = []
         tokens: tuple[int | None, int | None] = (None, None)
-        finish = None
-        chunks = 0
-        stream = None
-        while True:
-            try:  # only the model's side is translated into LLMError; on_token's own errors pass through
-                stream = stream or iter(self.chat_model.stream(list(messages)))
-                chunk = next(stream)
-            except StopIteration:
-                break
-            except Exception as exc:
-                raise _interrupted(exc, self.settings, self.max_retries, chunks, sum(map(len, parts))) from None
-            chunks += 1
-            piece = _text(chunk.content)
-            if piece:
-                parts.append(piece)
-                on_token(piece)
-            finish = (getattr(chunk, "response_metadata", None) or {}).get("finish_reason") or finish
-            if getattr(chunk, "usage_metadata", None):
-                tokens = _reported_usage(chunk.usage_metadata)
+        finish, chunks, received, cut = None, 0, 0, False
+        try:
+            while True:
+                try:
+                    kind, value = events.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    raise LLMError(self._overdue(seconds, received)) from None
+                if kind == "error":
+                    if isinstance(value, KeyboardInterrupt):
+                        raise value
+                    raise _interrupted(value, self.settings, self.max_retries, chunks, received) from None
+                if kind == "end":
+                    break
+                chunks += 1
+                piece = _text(value.content)
+                if piece and not cut:
+                    room = self.settings.max_reply_chars - received
+                    if len(piece) > room:
+                        piece, cut = piece[:room], True
+                    parts.append(piece)
+                    received += len(piece)
+                    if piece:
+                        on_token(piece)
+                    if cut:  # enough: stop reading (what the server still sends is not wanted)
+                        finish = finish or "cut"
+                        break
+                finish = (getattr(value, "response_metadata", None) or {}).get("finish_reason") or finish
+                if getattr(value, "usage_metadata", None):
+                    tokens = _reported_usage(value.usage_metadata)
+        finally:
+            stop.set()
         if finish is None:
             # The stream ended without a finish reason (and so without OpenAI's final chunk): the server
             # or a proxy cut it. What arrived is incomplete, so it is not returned (nor cached).
             raise LLMError(f"the reply from {_where(self.settings)} stopped before it was complete (the stream "
-                           f"ended without a finish reason, after {sum(map(len, parts))} characters): "
+                           f"ended without a finish reason, after {received} characters): "
                            "it was discarded; try again")
-        return _Reply("".join(parts), *tokens, finish)
+        text = "".join(parts)
+        return _Reply(_whole_sentences(text) if cut else text, *tokens, finish, cut)
+
+    def _bounded(self, call: Callable[[], Any]) -> Any:
+        """``call()`` run in a worker thread, waited for until the call's deadline (then LLMError)."""
+        deadline, seconds = self._deadline()
+        box: queue.Queue = queue.Queue()
+
+        def work() -> None:
+            try:
+                box.put((True, call()))
+            except BaseException as exc:  # handed to the caller's thread
+                box.put((False, exc))
+
+        threading.Thread(target=work, name="reviewer-llm-call", daemon=True).start()
+        try:
+            ok, value = box.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise LLMError(self._overdue(seconds, 0)) from None
+        if not ok:
+            raise value
+        return value
+
+    def _overdue(self, seconds: float, received: int) -> str:
+        got = f" (after {received} characters of reply, discarded)" if received else ""
+        return (f"{_where(self.settings)} did not complete its reply within {_seconds(seconds)} s{got}: "
+                "the time limit of one model call (REVIEWER_LLM_TIMEOUT, retries included) or of the command "
+                "(REVIEWER_LLM_COMMAND_TIMEOUT) ran out; raise it or use a faster model")
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, and back to the end of its last whole sentence when that is in the
+    second half (a cut reply ends with a sentence, not half a word or half a citation)."""
+    return text if len(text) <= limit else _whole_sentences(text[:limit])
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _whole_sentences(cut: str) -> str:
+    """A cut reply back to the end of its last whole sentence, when that is in its second half."""
+    ends = [m.end() for m in re.finditer(r"[.!?](?:\s*\[[^\]]*\])*(?=\s)|\n", cut + " ")]
+    return cut[:ends[-1]].rstrip() if ends and ends[-1] >= len(cut) // 2 else cut
+
+
+def command_deadline(llm: "LLM | None"):
+    """``llm.command()``: the calls in the block share the per-command deadline; a no-op without a model."""
+    from contextlib import nullcontext
+
+    return llm.command() if llm is not None else nullcontext()
 
 
 def _structured_text(raw) -> str:

@@ -3,14 +3,15 @@ work, Rich prints.
 
 Interactive (stdin is a terminal): persistent input history (up-arrow, and grey suggestions from it),
 Tab completes slash commands, paper keys after ``/show``, file names after ``/export`` and folders after
-``/review TOPIC --out``; answers stream token by token, then the sources they cite. Ctrl-C while an answer is
+``/review TOPIC --out``; a reply streams into a provisional region, replaced by the checked answer (see
+:mod:`reviewer.grounding`), then the sources it cites. Ctrl-C while an answer is
 on its way stops it, prints "(interrupted)" and returns to the prompt (the unfinished answer is not kept, see
 :mod:`reviewer.session`); Ctrl-C at the prompt clears the line; Ctrl-D (or ``/quit``) leaves.
 
 Piped (stdin is not a terminal): one question or slash command per line (empty lines and lines starting
 with ``#`` are skipped), each echoed as ``> line`` and answered in plain text without streaming;
 notes (the extractive engine's, for answers and for ``/compare`` tables), warnings and errors go to stderr. The
-exit status is 1 when any line failed.
+exit status is 1 when any line failed, else 3 when a reply was rejected, 4 when an uncited one was shown.
 
 An error never ends the session: a :class:`~reviewer.errors.ReviewerError` is printed as ``error: ...``; any
 other exception is a bug, printed as ``error: unexpected TYPE: ... (at file:line)``, and the chat goes on (so
@@ -30,8 +31,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from reviewer import citations
 from reviewer.chains.compare import NO_LLM_NOTE as COMPARE_NOTE
+from reviewer.cli.output import Provisional, print_checked_answer
 from reviewer.errors import InputError, ReviewerError
 from reviewer.extractive import NO_LLM_NOTE
 from reviewer.session import ChatSession, body
@@ -72,6 +73,7 @@ class Repl:
         self.plain = plain
         self.out_dir = Path(out_dir)
         self.failures = 0
+        self.exit_codes: set[int] = set()  # of the answers given (see reviewer.grounding)
         self._compare_noted = False
 
     # -- the two loops -------------------------------------------------------------------------------
@@ -99,7 +101,9 @@ class Repl:
                 break
 
     def pipe(self, lines: Iterable[str]) -> int:
-        """Answer one line at a time (questions and slash commands); 1 when any line failed, else 0."""
+        """Answer one line at a time (questions and slash commands). The exit status: 1 when any line failed,
+        else 3 when a model's reply was rejected (not grounded), else 4 when an uncited reply was shown
+        (``--allow-uncited``), else 0."""
         self.banner()
         for line in lines:
             line = line.strip()
@@ -109,7 +113,9 @@ class Repl:
             if not self.handle(line):
                 break
             self.console.print()
-        return 1 if self.failures else 0
+        if self.failures:
+            return 1
+        return min(self.exit_codes - {0}, default=0)
 
     def banner(self) -> None:
         session = self.session
@@ -165,10 +171,12 @@ class Repl:
 
     # -- answers -------------------------------------------------------------------------------------
     def answer(self, question: str) -> None:
-        """Ask ``question`` (made standalone first when it is a follow-up), stream the reply, then print the
-        checked answer when it differs from what streamed, its sources and its warnings."""
-        streamed: list[str] = []
+        """Ask ``question`` (made standalone first when it is a follow-up) and print the checked answer, then its
+        sources (or, when it cannot be answered, the best evidence) and its warnings. On a terminal the reply
+        streams into a provisional region that the checked answer replaces; unchecked text is never left on
+        the screen, and piped output holds only checked answers."""
         status = None if self.plain else self.console.status("[dim]searching the library…[/]", spinner="dots")
+        provisional = None
 
         def on_rewrite(standalone: str) -> None:
             self._stop(status)
@@ -176,35 +184,27 @@ class Repl:
             if status is not None:
                 status.start()
 
-        writer = _WordWrap(self.console)
-
         def on_token(piece: str) -> None:
+            nonlocal provisional
             self._stop(status)
-            streamed.append(piece)
-            writer.write(piece)
+            if provisional is None:
+                provisional = Provisional(self.console).__enter__()
+            provisional.write(piece)
 
-        stream = self.session.engine == "llm" and not self.plain
+        stream = self.session.engine == "llm" and not self.plain and self.console.is_terminal
         if status is not None:
             status.start()
         try:
             answer = self.session.ask(question, on_token=on_token if stream else None, on_rewrite=on_rewrite)
-        except KeyboardInterrupt:
-            self._stop(status)
-            if streamed:  # end the half-written line before "(interrupted)"
-                writer.close()
-            raise
         finally:
             self._stop(status)
-        text = body(answer)
-        if streamed:
-            writer.close()
-            if _flat("".join(streamed)) != _flat(text):
-                self.console.rule("[dim]checked answer[/]", style="dim")
-                self.console.print(cited(text), soft_wrap=self.plain)
-        else:
-            self.console.print(cited(text), soft_wrap=self.plain)
-        self._sources(answer.citations)
+            if provisional is not None:
+                provisional.__exit__(None, None, None)
+        self.exit_codes.add(answer.exit_code)
+        print_checked_answer(self.console, answer, body(answer), plain=self.plain)
         self._warnings(answer.warnings)
+        if self.plain and answer.engine == "llm" and (answer.usage.calls or answer.usage.cached_calls):
+            self.err.print(answer.usage.summary(), markup=False, highlight=False, soft_wrap=True)  # as `ask` does
 
     @staticmethod
     def _stop(status) -> None:
@@ -354,55 +354,6 @@ _EXAMPLES = {
 }
 
 
-class _WordWrap:
-    """Writes a streamed reply to a console, wrapping between words at its width (the terminal would cut words).
-    A word is held back until the whitespace after it arrives, so it is never split across a line end."""
-
-    def __init__(self, console: Console):
-        self.console = console
-        self.column = 0
-        self.space = ""
-        self.word = ""
-
-    def write(self, piece: str) -> None:
-        for part in re.findall(r"\n|[^\S\n]+|\S+", piece):
-            if part == "\n":
-                self._flush()
-                self._out("\n")
-                self.column, self.space = 0, ""
-            elif part.isspace():
-                self._flush()
-                self.space += part
-            else:
-                self.word += part
-
-    def close(self) -> None:
-        """Write what is held back and end the line."""
-        self._flush()
-        self._out("\n")
-        self.column, self.space = 0, ""
-
-    def _flush(self) -> None:
-        if not self.word:
-            return
-        if self.column and self.column + len(self.space) + len(self.word) > self.console.width:
-            self._out("\n")
-            self.column, self.space = 0, ""
-        self._out(self.space + self.word)
-        self.column += len(self.space) + len(self.word)
-        self.space = self.word = ""
-
-    def _out(self, text: str) -> None:
-        self.console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
-
-
-def cited(text: str) -> Text:
-    """``text`` with its ``[key]`` citations in cyan (never read as Rich markup)."""
-    out = Text(text)
-    out.highlight_regex(citations.CITATION, "cyan")
-    return out
-
-
 def slug(text: str) -> str:
     """A folder name for ``text``: lower case, dashes, at most 60 characters."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].rstrip("-") or "review"
@@ -431,10 +382,6 @@ def _describe(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
     return f"{type(exc).__name__}: {exc}{where}"
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())
 
 
 class ChatCompleter(Completer):

@@ -50,7 +50,8 @@ from reviewer.corpus.model import Paper
 from reviewer.errors import InputError, NotFoundError
 from reviewer.evidence import Evidence
 from reviewer.extractive import NO_LLM_NOTE
-from reviewer.llm import Usage
+from reviewer.grounding import UNCITED_BANNER
+from reviewer.llm import Usage, command_deadline
 from reviewer.text import excerpt, strip_special_tokens
 
 __all__ = ["ChatSession", "Turn", "looks_like_follow_up", "carry_terms", "CONTEXT_TURNS", "CARRIED_TERMS"]
@@ -116,18 +117,20 @@ class ChatSession:
     """A multi-turn conversation bound to one library (the same behaviour as `reviewer chat`).
 
     ``llm``: the model (default: ``library.llm()``; None there means the extractive engine answers);
-    ``k``: papers retrieved per answer; ``use_cache``: reuse identical earlier model replies.
+    ``k``: papers retrieved per answer; ``use_cache``: reuse identical earlier model replies;
+    ``allow_uncited``: show replies that cite nothing, marked (see :mod:`reviewer.grounding`).
 
     Attributes: ``turns`` (the transcript, oldest first), ``last`` (the last complete :class:`Answer`, None after
     :meth:`clear`), ``usage`` (tokens and cost of every model call of the session, including the condensing of
     follow-ups, comparisons and reviews).
     """
 
-    def __init__(self, library, *, llm=None, k: int = 8, use_cache: bool = True):
+    def __init__(self, library, *, llm=None, k: int = 8, use_cache: bool = True, allow_uncited: bool = False):
         self.library = library
         self.llm = llm if llm is not None else library.llm()
         self.k = k
         self.use_cache = use_cache
+        self.allow_uncited = allow_uncited
         self.turns: list[Turn] = []
         self.last: Answer | None = None
         self.usage = Usage()
@@ -152,13 +155,15 @@ class ChatSession:
             raise InputError("the question is empty")
         turn = Turn("ask", question)
         try:
-            standalone, how = self.standalone(question)
-            if how:
-                turn.standalone, turn.rewrite = standalone, how
-                if on_rewrite:
-                    on_rewrite(standalone)
-            answer = self.library.ask(standalone, k=self.k, llm=self.llm, on_token=on_token,
-                                      use_cache=self.use_cache, focus=question if how == "terms" else None)
+            with command_deadline(self.llm):  # the condense step and the answer share one deadline
+                standalone, how = self.standalone(question)
+                if how:
+                    turn.standalone, turn.rewrite = standalone, how
+                    if on_rewrite:
+                        on_rewrite(standalone)
+                answer = self.library.ask(standalone, k=self.k, llm=self.llm, on_token=on_token,
+                                          use_cache=self.use_cache, focus=question if how == "terms" else None,
+                                          allow_uncited=self.allow_uncited)
         except KeyboardInterrupt:
             turn.interrupted = True
             self.turns.append(turn)
@@ -190,7 +195,8 @@ class ChatSession:
         from reviewer import prompts
 
         messages = prompts.load("condense").render(conversation=self._conversation(), question=question)
-        completion = self.llm.complete(messages, use_cache=self.use_cache)
+        completion = self.llm.complete(messages, use_cache=self.use_cache,
+                                       max_tokens=self.llm.settings.condense_max_tokens)
         self.usage.add(completion.usage)
         rewritten = _one_question(completion.text)
         if rewritten is not None and question.endswith("?") and not rewritten.endswith("?"):
@@ -301,7 +307,11 @@ class ChatSession:
             if turn.interrupted:
                 lines += ["*(interrupted)*", ""]
                 continue
+            if turn.answer is not None and turn.answer.status == "uncited":
+                lines += [f"> **{UNCITED_BANNER}**", ""]
             lines += [turn.text.strip(), ""]
+            if turn.answer is not None and turn.answer.rejected:
+                lines += [f"*{turn.answer.rejected[0].upper()}{turn.answer.rejected[1:]}*", ""]
             if turn.papers:
                 lines += ["Sources: " + ", ".join(f"[{p.key}]" for p in turn.papers), ""]
         papers = self.cited_papers()

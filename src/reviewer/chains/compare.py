@@ -27,7 +27,8 @@ from reviewer.corpus.model import Paper
 from reviewer.errors import InputError, NotFoundError
 from reviewer.evidence import Evidence, pack
 from reviewer.llm import LLM, Usage
-from reviewer.text import excerpt, strip_special_tokens
+from reviewer.grounding import clean_reply
+from reviewer.text import excerpt
 
 NOT_REPORTED = "not reported"
 # The default aspects, each with the one-line description the prompt and the extractive engine use.
@@ -635,7 +636,7 @@ def check_cells(methods: list[str], aspects: list[str], drafts: dict[str, dict[s
 
 def _checked(text: str, keys: Sequence[str], allowed: set[str]) -> tuple[Cell, list[str]]:
     """(the cell, the unknown keys removed from it)."""
-    checked = citations.validate(strip_special_tokens(text), allowed)
+    checked = citations.validate(clean_reply(text)[0], allowed)
     listed = [str(k).strip().strip("[]").lstrip("@").strip() for k in keys]
     valid, unknown = [], list(checked.removed)
     for key in listed + checked.keys:
@@ -654,7 +655,7 @@ def _checked(text: str, keys: Sequence[str], allowed: set[str]) -> tuple[Cell, l
 
 def _plain(text: str) -> str:
     """``text`` on one line, without its ``[key]`` citations (a cell lists its keys apart)."""
-    text = citations.CITATION.sub("", strip_special_tokens(text))
+    text = citations.CITATION.sub("", clean_reply(text)[0])
     text = re.sub(r"[ \t]+([.,;:!?])", r"\1", " ".join(text.split()))
     return text.strip()
 

@@ -41,13 +41,12 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel, Field
 
-from reviewer import citations, extractive, gate, prompts, support
+from reviewer import citations, extractive, gate, grounding, prompts, support
 from reviewer import themes as theming
 from reviewer.draft import EXTRACTIVE_NOTE, UNSUPPORTED, Draft, Section, Sentence, Theme
 from reviewer.errors import InputError, NotFoundError
 from reviewer.evidence import Evidence, pack_shared
 from reviewer.llm import LLM, StructuredOutputError
-from reviewer.text import strip_special_tokens
 
 ProgressFn = Callable[[str, int, int], None]
 STEPS = ("retrieve", "cluster", "outline", "sections", "support check", "introduction")
@@ -329,12 +328,20 @@ def _section(draft: Draft, theme: Theme, relevance, budget: int, llm: LLM, use_c
         draft.warnings.append(f"{where}: {len(packed.dropped)} paper(s) did not fit the evidence budget of {budget} "
                               "tokens (REVIEWER_LLM_EVIDENCE_TOKENS) and were not shown to the model: "
                               + ", ".join(e.key for e in packed.dropped))
-    completion = llm.complete(section_messages(draft.topic, theme, packed.text()), use_cache=use_cache)
+    messages = section_messages(draft.topic, theme, packed.text())
+    completion = llm.complete(messages, use_cache=use_cache)
     draft.usage.add(completion.usage)
     if completion.finish_reason == "length":
         draft.warnings.append(f"{where} was cut at the token limit ({llm.settings.max_tokens} tokens): raise "
                               "REVIEWER_LLM_MAX_TOKENS for complete sections")
-    checked = citations.validate(_clean(completion.text), packed.keys())
+    if completion.cut:
+        draft.warnings.append(f"{where}: {completion.cut}")
+    text = _clean(completion.text)
+    if (shared := grounding.leaked_ngrams(text, messages[0]["content"])) >= grounding.LEAK_MIN_SHARED:
+        draft.warnings.append(f"{where}: the model's text was rejected as unsafe: it repeats the instructions of "
+                              f"the prompt ({shared} runs of {grounding.LEAK_NGRAM} words in common)")
+        text = ""
+    checked = citations.validate(text, packed.keys(), examples=prompts.load("review_section").example_keys)
     if checked.removed:
         draft.warnings.append(f"{where}: removed citation(s) of keys that were not among its papers: "
                               + ", ".join(checked.removed))
@@ -348,8 +355,8 @@ def _section(draft: Draft, theme: Theme, relevance, budget: int, llm: LLM, use_c
 
 
 def _clean(text: str) -> str:
-    """The reply without chat-template tokens, headings and list markers."""
-    text = strip_special_tokens(text)
+    """The reply without chat-template tokens, tags echoed from the prompt, headings and list markers."""
+    text = grounding.clean_reply(text)[0]
     lines = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line) for line in text.splitlines()
              if not line.lstrip().startswith("#")]
     return "\n".join(lines).strip()
@@ -425,7 +432,8 @@ def _framing(text: str) -> Sentence:
 
 
 def _clean_keep_numbers(text: str) -> str:
-    """The reply without chat-template tokens, headings and bullet markers (numbers stay: they mark transitions)."""
-    text = strip_special_tokens(text)
+    """The reply without chat-template tokens, echoed tags, headings and bullet markers (numbers stay: they mark
+    transitions)."""
+    text = grounding.clean_reply(text)[0]
     return "\n".join(re.sub(r"^\s*[-*•]\s+", "", line) for line in text.splitlines()
                      if not line.lstrip().startswith("#"))

@@ -16,12 +16,14 @@ def chat(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again even if an identical request was answered before.")] = False,
     history: Annotated[Optional[Path], typer.Option("--history", help="Input history file (default: chat-history in the data directory).", show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", help="Where /review writes its drafts (one folder per topic; `/review TOPIC --out DIR` writes to DIR instead).")] = Path("out"),
+    allow_uncited: Annotated[bool, typer.Option("--allow-uncited", help="Show replies that cite none of the evidence, under an UNCITED banner, instead of the cannot-answer reply.")] = False,
     db: DbOption = None,
 ) -> None:
     r"""Chat with the library: answers cite \[key]s and stream as they are written; follow-up questions are made
     standalone before the search. /help lists the commands (/search, /show, /compare, /review, /sources,
     /export, /model, /cost, /clear, /quit). When stdin is not a terminal, reads one question per line and
-    prints plain answers."""
+    prints plain answers; the exit status is then 1 if a line failed, else 3 if a reply was rejected, 4 if an
+    uncited one was shown."""
     import sys
 
     from rich.console import Console
@@ -34,7 +36,7 @@ def chat(
     if len(library) == 0:
         raise InputError(f"the library in {library.settings.db} has no papers: add some with "
                          "`reviewer ingest PATH`, or point --db at another library")
-    session = ChatSession(library, k=k, use_cache=not no_cache)
+    session = ChatSession(library, k=k, use_cache=not no_cache, allow_uncited=allow_uncited)
     if sys.stdin.isatty():
         Repl(session, console=console(), out_dir=out).interactive(history=history_file(library, history))
         return

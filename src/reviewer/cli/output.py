@@ -51,3 +51,88 @@ def comparison_table(comparison):
                 row.append(f"{escape(cell.text)}\n[cyan]{escape('[' + '; '.join(cell.keys) + ']')}[/]")
         table.add_row(*row)
     return table
+
+
+class Provisional:
+    """An unchecked reply streamed into a Rich Live region of a terminal, under a line saying it is a draft
+    being checked; the region is erased when the block ends, and the caller prints the checked answer in its
+    place. Only its last lines are shown, so a long reply cannot scroll past the region."""
+
+    LABEL = "draft, being written: the checked answer replaces it"
+
+    def __init__(self, console):
+        self.console = console
+        self.text = ""
+        self.live = None
+
+    def __enter__(self):
+        from rich.live import Live
+
+        self.live = Live(self._render(), console=self.console, transient=True, auto_refresh=False,
+                         vertical_overflow="crop")
+        self.live.start()
+        return self
+
+    def write(self, piece: str) -> None:
+        self.text += piece
+        self.live.update(self._render(), refresh=True)
+
+    def __exit__(self, *exc) -> None:
+        self.live.stop()
+
+    def _render(self):
+        from rich.console import Group
+        from rich.text import Text
+
+        room = max(1, self.console.height - 3)
+        lines = self.text.splitlines()[-room:] if self.text else []
+        return Group(Text(self.LABEL, style="dim italic"), Text("\n".join(lines), style="dim"))
+
+
+def print_checked_answer(out, answer, text: str, *, plain: bool = False) -> None:
+    """The checked ``answer`` (its ``text``, citations in cyan): under the UNCITED banner when it is shown only
+    because uncited replies were allowed; then its Sources, or for the cannot-answer reply the best evidence
+    the collection has (what the model was shown)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from reviewer.grounding import UNCITED_BANNER
+
+    if answer.status == "uncited":
+        out.print(Text(UNCITED_BANNER, style="bold yellow"), soft_wrap=plain)
+    out.print(cited(text), soft_wrap=plain)
+    if answer.citations:
+        rows, heading = [(f"[{p.key}]", " ".join(p.title.split()), "") for p in answer.citations], "Sources"
+    elif not answer.answered and answer.evidence:
+        rows = [(f"[{e.key}]", " ".join(e.title.split()), f"{e.score:.2f}") for e in answer.evidence]
+        heading = "Best evidence (similarity to the question)"
+    else:
+        return
+    if plain:
+        out.print(f"\n{heading}:", markup=False, highlight=False)
+        for key, title, score in rows:
+            out.print("  " + "  ".join(x for x in (key, title, score) if x), markup=False, highlight=False,
+                      soft_wrap=True)
+        return
+    out.print(f"\n[bold]{heading}[/]")
+    grid = Table.grid(padding=(0, 2))
+    for _ in range(3 if rows[0][2] else 2):
+        grid.add_column()
+    for key, title, score in rows:  # Text, not markup: "[key]" would be read as a Rich tag
+        grid.add_row(*[Text("  " + key, style="cyan"), Text(title)] + ([Text(score)] if score else []))
+    out.print(grid, highlight=False)
+
+
+def cited(text: str):
+    """``text`` with its ``[key]`` citations in cyan and uncited marks in yellow (never read as Rich markup)."""
+    import re
+
+    from rich.text import Text
+
+    from reviewer import citations
+    from reviewer.grounding import UNCITED_MARK
+
+    out = Text(text)
+    out.highlight_regex(citations.CITATION, "cyan")
+    out.highlight_regex(re.escape(UNCITED_MARK), "yellow")
+    return out

@@ -65,6 +65,16 @@ class VectorMirror:
     def __contains__(self, key: str) -> bool:
         return key in self._row
 
+    def similarities(self, query: np.ndarray, keys: Sequence[str] | None = None) -> tuple[list[str], np.ndarray]:
+        """(keys, their papers' dot products with ``query``): every paper, or those of ``keys`` that it holds."""
+        query = np.asarray(query, dtype=np.float32)
+        if not self.keys:
+            return [], np.zeros(0, np.float32)
+        if keys is None:
+            return list(self.keys), np.asarray(self._papers @ query, dtype=np.float32)
+        kept = [k for k in keys if k in self._row]
+        return kept, (self.paper_vectors(kept) @ query if kept else np.zeros(0, np.float32))
+
     def paper_vectors(self, keys: Sequence[str]) -> np.ndarray:
         return np.asarray(self._papers[[self._row[k] for k in keys]], dtype=np.float32)
 

@@ -23,6 +23,14 @@ class Prompt:
     system: str
     user: str
 
+    @property
+    def example_keys(self) -> tuple[str, ...]:
+        """The citation keys the prompt's own instructions use as examples (never papers: a reply that copies
+        one has it removed)."""
+        from reviewer.citations import cited_keys
+
+        return tuple(cited_keys(self.system))
+
     def render(self, **values: str) -> list[dict]:
         """Chat messages (role/content dicts) with every declared variable filled in."""
         given, declared = set(values), set(self.variables)

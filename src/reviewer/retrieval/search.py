@@ -3,8 +3,8 @@
 Modes (``settings.retrieval.mode``, ``--mode``):
 
 - ``bm25``: keyword search alone (bm25s).
-- ``cosine``: plain cosine of the query and each paper (Chroma's nearest ``depth``, re-scored exactly from the
-  vector mirror, ties broken by key).
+- ``cosine``: plain cosine of the query and each paper: the exact nearest ``depth`` of the vector mirror, ties
+  broken by key (:func:`exact_nearest`).
 - ``rrf`` (the default): reciprocal rank fusion of the ``bm25`` and ``cosine`` lists (k=60, top ``depth`` of each).
 - ``dense``: a long-query-aware dense list: each candidate (dense top ``depth`` plus BM25 top ``depth``) scores
   ``cos(query, paper) + mean over the query's 2-sentence windows of the best cos(window, paper sentence)``.
@@ -127,27 +127,16 @@ def search(library, query: str, *, k: int = 10, mode: Mode = "hybrid", use_mmr: 
 
 
 def _cosine(library, query_vec: np.ndarray, depth: int, allowed) -> list[tuple[str, float]]:
-    """Plain cosine ranking: Chroma's nearest ``depth`` papers, scored exactly from the vector mirror (ties by
-    key, so the order never depends on the approximate index's internal order)."""
-    store = library.store
-    nearest = store.query(query_vec, depth, ids=allowed)
-    candidates = [key for key, _ in nearest]
-    if not candidates:
-        return []
-    mirror = library.vector_mirror()
-    if any(key not in mirror for key in candidates):  # another process wrote since this library was opened
-        store.refresh()
-        mirror = library.vector_mirror()
-        candidates = [key for key in candidates if key in mirror]
-    scores = mirror.paper_vectors(candidates) @ query_vec
-    order = sorted(range(len(candidates)), key=lambda i: (-float(scores[i]), candidates[i]))
-    return [(candidates[i], float(scores[i])) for i in order]
+    """Plain cosine ranking: the exact nearest ``depth`` papers of the vector mirror (see :func:`exact_nearest`)."""
+    library.store.refresh()  # another process may have written: the mirror follows the collection's revision
+    return exact_nearest(library.vector_mirror(), query_vec, depth, allowed)
 
 
 def _dense(library, query: str, query_vec: np.ndarray, depth: int, allowed, bm25: list[tuple[str, float]]):
     """Dense ranking of the candidates: whole-query cosine + sentence-window coverage."""
     store = library.store
-    nearest = store.query(query_vec, depth, ids=allowed)
+    store.refresh()  # another process may have written: the mirror follows the collection's revision
+    nearest = exact_nearest(library.vector_mirror(), query_vec, depth, allowed)
     candidates = list(dict.fromkeys([key for key, _ in nearest] + [key for key, _ in bm25]))
     if not candidates:
         return []
@@ -165,3 +154,20 @@ def _dense(library, query: str, query_vec: np.ndarray, depth: int, allowed, bm25
     scores = doc_vecs @ query_vec + coverage
     order = np.argsort(-scores, kind="stable")[:depth]
     return [(candidates[i], float(scores[i])) for i in order]
+
+
+def exact_nearest(mirror, query_vec: np.ndarray, depth: int, allowed=None) -> list[tuple[str, float]]:
+    """The ``depth`` papers of the vector mirror most similar to ``query_vec`` (among ``allowed`` keys, when
+    given), by exact cosine, ties broken by key. Chroma's HNSW index is approximate: for a weak query its
+    candidate list differed between processes, so the same query gave different rankings (and missed the
+    response cache); one matrix-vector product over the memory-mapped mirror is exact and the same everywhere."""
+    keys, scores = mirror.similarities(query_vec, allowed)
+    if not keys:
+        return []
+    if depth < len(keys):  # the top ``depth``, and every paper tied with the last of them
+        kth = np.partition(-scores, depth - 1)[depth - 1]
+        top = np.flatnonzero(-scores <= kth)
+    else:
+        top = np.arange(len(keys))
+    order = sorted(top.tolist(), key=lambda i: (-float(scores[i]), keys[i]))[:depth]
+    return [(keys[i], float(scores[i])) for i in order]

@@ -21,6 +21,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVERS: dict[str, subprocess.Popen] = {}  # url -> the `chroma run` process serving it
+
+
 @pytest.fixture
 def chroma_server(tmp_path):
     chroma = Path(sys.executable).with_name("chroma")
@@ -41,8 +44,10 @@ def chroma_server(tmp_path):
                 proc.kill()
                 pytest.fail("chroma run did not start: " + (tmp_path / "chroma.log").read_text(errors="replace"))
             time.sleep(0.1)
+    SERVERS[url] = proc
     yield url
-    os.kill(proc.pid, signal.SIGTERM)
+    if proc.poll() is None:  # a test may have killed it already
+        os.kill(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
@@ -72,3 +77,68 @@ def test_unreachable_server_is_a_clear_error(settings, open_library):
 
     with pytest.raises(IndexError_, match="chroma run"):
         open_library(settings=settings.model_copy(update={"chroma_url": "http://127.0.0.1:9"}))
+
+
+def test_a_server_that_never_answers_is_a_clear_error_within_the_timeout(settings):
+    from reviewer.errors import IndexError_
+    from reviewer.index.store import check_server
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        started = time.monotonic()
+        with pytest.raises(IndexError_) as error:
+            check_server(settings.model_copy(update={"chroma_url": url, "chroma_connect_timeout": 0.5}))
+        assert time.monotonic() - started < 1.5
+    assert str(error.value) == (f"the Chroma server at {url} did not answer within 0.5 s "
+                                "(REVIEWER_CHROMA_CONNECT_TIMEOUT). Start it with `chroma run --path DIR --host "
+                                "127.0.0.1 --port N` or unset REVIEWER_CHROMA_URL.")
+
+
+def test_an_http_server_that_is_not_chroma(settings):
+    import http.server
+    import threading
+
+    from reviewer.errors import IndexError_
+    from reviewer.index.store import check_server
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with pytest.raises(IndexError_) as error:
+            check_server(settings.model_copy(update={"chroma_url": url}))
+    finally:
+        server.shutdown()
+    assert str(error.value) == (f"{url} answered, but not as a Chroma server (HTTP 404 to /api/v2/heartbeat). "
+                                "Check REVIEWER_CHROMA_URL.")
+
+
+def test_a_down_server_fails_before_the_embedder_is_loaded(settings, monkeypatch):
+    from reviewer.errors import IndexError_
+    from reviewer.index import embedder as embedder_module
+    from reviewer.library import Library
+
+    monkeypatch.setattr(embedder_module, "make_embedder", lambda s: pytest.fail("embedder loaded first"))
+    started = time.monotonic()
+    with pytest.raises(IndexError_, match="cannot reach the Chroma server"):
+        Library.open(settings=settings.model_copy(update={"chroma_url": f"http://127.0.0.1:{free_port()}"}))
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.slow
+def test_a_server_killed_under_an_open_library_is_a_clear_error(chroma_server, settings, open_library, tmp_path):
+    from reviewer.index.store import ServerLostError
+
+    server_settings = settings.model_copy(update={"chroma_url": chroma_server})
+    library = open_library(settings=server_settings)
+    import httpx
+
+    # chromadb's HTTP client waits forever by default; ours has the configured timeouts
+    assert library.store._client._inner._server._session.timeout == httpx.Timeout(30.0, connect=2.0)
+    library.ingest([write_listing(tmp_path / "l.txt", seed_papers(3))])
+    os.kill(SERVERS[chroma_server].pid, signal.SIGKILL)
+    SERVERS[chroma_server].wait()
+    with pytest.raises(ServerLostError, match=rf"^lost the Chroma server at {chroma_server} \(ConnectError\)"):
+        library.search("memory", k=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -142,3 +143,34 @@ def test_a_server_killed_under_an_open_library_is_a_clear_error(chroma_server, s
     SERVERS[chroma_server].wait()
     with pytest.raises(ServerLostError, match=rf"^lost the Chroma server at {chroma_server} \(ConnectError\)"):
         library.search("memory", k=2)
+
+
+@pytest.mark.slow
+def test_an_ingest_that_loses_the_server_stops_with_the_number_stored(chroma_server, settings, embedder, tmp_path):
+    from reviewer.index.store import ServerLostError
+    from reviewer.library import Library
+
+    class KillsTheServer:
+        """The real embedder; while embedding the second batch, the server is killed."""
+
+        name, dimension = embedder.name, embedder.dimension
+
+        def __init__(self):
+            self.calls = 0
+
+        def embed_array(self, texts):
+            self.calls += 1
+            if self.calls == 2:
+                os.kill(SERVERS[chroma_server].pid, signal.SIGKILL)
+                SERVERS[chroma_server].wait()
+            return embedder.embed_array(texts)
+
+    server_settings = settings.model_copy(update={"chroma_url": chroma_server})
+    server_settings.ingest.upsert_batch = 4
+    library = Library.open(settings=server_settings, embedder=KillsTheServer())
+    library.notify = lambda message: None
+    with pytest.raises(ServerLostError) as error:
+        library.ingest([write_listing(tmp_path / "l.txt", seed_papers(12))])
+    assert re.fullmatch(rf"lost the Chroma server at {chroma_server} \(\w+Error\); check that it is running, "
+                        r"then try again\. [048] of 12 new or changed paper\(s\) were stored before that; run the "
+                        r"same ingest again to store the rest", str(error.value)), str(error.value)

@@ -35,7 +35,8 @@ def test_two_ingests_at_once_both_keep_every_paper(settings, open_library, tmp_p
                  for path, err in zip((first, second), errs)]
         deadline = time.monotonic() + 120
         while not all(waiting in err.read_text() for err in errs):
-            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "an ingest did not wait"
+            assert time.monotonic() < deadline and all(p.poll() is None for p in procs), \
+                ["an ingest did not wait", [p.poll() for p in procs]] + [err.read_text() for err in errs]
             time.sleep(0.2)
     assert [p.wait(timeout=240) for p in procs] == [0, 0], [err.read_text() for err in errs]
     library = open_library()

@@ -312,3 +312,15 @@ def test_review_is_added_to_the_transcript_and_written_where_asked(library, tmp_
     assert {p.name for p in turn.files} >= {"review.md", "references.bib"}
     assert all(p.parent == tmp_path / "draft" and p.exists() for p in turn.files)
     assert f"files in `{tmp_path / 'draft'}`" in turn.text
+
+
+def test_export_never_overwrites_an_earlier_export_unless_forced(library, tmp_path):
+    chat = ChatSession(library)
+    chat.ask("What do transformers learn in context?")
+    first = chat.export(tmp_path / "chat.md")
+    (tmp_path / "chat.md").write_text("my notes", encoding="utf-8")
+    assert chat.export(tmp_path / "chat.md") == (tmp_path / "chat-2.md", tmp_path / "chat-2.bib")
+    assert chat.export(tmp_path / "chat.bib") == (tmp_path / "chat-3.md", tmp_path / "chat-3.bib")
+    assert (tmp_path / "chat.md").read_text(encoding="utf-8") == "my notes"
+    assert chat.export(tmp_path / "chat.md", force=True) == first
+    assert (tmp_path / "chat.md").read_text(encoding="utf-8") != "my notes"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from reviewer.index.derived import recorded_count
 from reviewer.index.ingest import IngestReport, ProgressFn, ingest
 from reviewer.index.keyword import KeywordIndex
 from reviewer.index.lock import IngestLock
+from reviewer.index.paths import check_library_dir
 from reviewer.index.store import ChromaStore, corrupt_database, make_client
 
 
@@ -68,15 +70,23 @@ class Library:
         if db is not None:
             settings = settings.model_copy(update={"db": Path(db)})
         client_given = client
-        client = client or make_client(settings, create=create)
+        if client is None and (settings.chroma_url or not create):
+            client = make_client(settings, create=create)  # a server or a missing library: fail before the embedder
+        elif client is None:
+            check_library_dir(settings.db, create=True)
         if embedder is None:
             from reviewer.index.embedder import make_embedder
 
             embedder = make_embedder(settings)
         where = settings.chroma_url or str(settings.db)
+        # Two first ingests into one new folder would both create Chroma's tables: creating is done under the
+        # ingest lock (an existing library is opened without it, so readers never wait for a writer).
+        creating = create and not settings.chroma_url and not (settings.db / "chroma" / "chroma.sqlite3").exists()
         try:
-            store = ChromaStore(client, settings.collection, embedder.name, embedder.dimension, create=create,
-                                where=where)
+            with IngestLock(settings.db, notify=_warn) if creating else contextlib.nullcontext():
+                client = client or make_client(settings, create=create)
+                store = ChromaStore(client, settings.collection, embedder.name, embedder.dimension,
+                                    create=create, where=where)
         except ReviewerError:
             raise
         except Exception as exc:  # chromadb cannot read its own database

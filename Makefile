@@ -37,7 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/review_tokens.py --db .reviewer
 
 # The fault suite: hostile inputs, CLI and settings misuse, damaged data, Chroma-server faults, concurrent
-# ingests, LLM endpoint faults; prints one table and its totals (about 5 minutes on 2 cores).
+# ingests, LLM endpoint faults; prints one table and its totals (1-2 minutes on 2 cores).
 faults: $(STAMP)
 	$(BIN)/python benchmarks/faults.py
 

@@ -8,7 +8,7 @@ QUERY  ?= in-context learning in large language models
 QUESTION ?= How do transformers learn in context, and what role does pretraining data play?
 TOPIC  ?= in-context learning
 
-.PHONY: demo test install bench clean
+.PHONY: demo test install bench faults clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/query_latency.py
 	$(BIN)/python benchmarks/review_tokens.py --db .reviewer
+
+# The fault suite: hostile inputs, CLI and settings misuse, damaged data, Chroma-server faults, concurrent
+# ingests, LLM endpoint faults; prints one table and its totals (1-2 minutes on 2 cores).
+faults: $(STAMP)
+	$(BIN)/python benchmarks/faults.py
 
 clean:
 	rm -rf $(VENV) .reviewer out

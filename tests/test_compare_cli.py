@@ -173,8 +173,10 @@ def test_nothing_to_compare_is_an_error_not_an_empty_table(compare_db, monkeypat
                                          "sentence similarity 0.11 < 0.51): nothing to compare")
     code, captured = _run_console_script(monkeypatch, capsys, "A", "B", "--db", str(tmp_path / "empty"))
     assert code == 1 and captured.out == ""
-    assert flat(captured.err) == ("error: the library is empty, so there is nothing to compare: add papers with "
-                                  "`reviewer ingest FILE...` first")
+    empty = tmp_path / "empty"
+    assert flat(captured.err) == (f"error: no library in {empty} (no such folder): create one with `reviewer ingest "
+                                  f"PATH --db {empty}`, or point --db / REVIEWER_DB at an existing library")
+    assert not empty.exists(), "a read command created a library"
     # A partly covered table is still a table, with a warning for the uncovered method.
     result = CliRunner().invoke(app, ["compare", "low-rank adaptation", "quantum annealing", "-k", "3", "--db",
                                       str(compare_db)])

@@ -37,7 +37,11 @@ def paper(title: str, authors: list[str] | None = None, year: int | None = None,
         ("Deep Learning", [], None, "deep"),
         ("The", [], None, "the"),
         ("Café au lait", ["Jane Doe"], None, "cafe"),
-        ("知识图谱", [], None, "paper"),
+        ("知识图谱", [], None, "zhishitupu"),
+        ("Глубокое обучение с подкреплением", [], None, "glubokoe"),
+        ("Βαθιά μάθηση", ["Γιώργος Παπαδόπουλος"], 2020, "papadopoylos2020vathia"),
+        ("التعلم العميق", [], None, "ltlm"),
+        ("？！", [], None, "tda39a3ee"),  # nothing to transliterate: t + sha1 of the (empty) normalised title
     ],
 )
 def test_base_keys(title, authors, year, expected):

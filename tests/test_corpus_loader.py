@@ -84,7 +84,10 @@ def test_folder_walk_skips_hidden_sorts_files_and_sniffs_unknown_extensions(tmp_
         ("Sniffed", [f"{root}/b/refs.dat:1"]),
         ("A Listing Title", [f"{root}/list.txt:1"]),
     ]
-    assert [(s.file, s.line, s.reason) for s in result.skipped] == [(f"{root}/notes.md", 0, "unknown format")]
+    assert [(s.file, s.line, s.reason) for s in result.skipped] == [
+        (f"{root}/.git", 0, "hidden folder"), (f"{root}/.hidden.jsonl", 0, "hidden file"),
+        (f"{root}/notes.md", 0, "unknown format"),
+    ]
 
 
 def test_same_file_twice_is_read_once_and_order_is_deterministic(tmp_path):
@@ -110,7 +113,7 @@ def test_encodings(tmp_path):
     (tmp_path / "wide.csv").write_bytes("title,abstract\nWide,Text\n".encode("utf-16"))
     (tmp_path / "raw.csv").write_bytes(b"title,abstract\nRaw\x81,Text\n")  # 0x81 is undefined in cp1252
     result = load([tmp_path])
-    assert [p.title for p in result.papers] == ["With BOM", "Naïve", "Raw\x81", "Wide"]
+    assert [p.title for p in result.papers] == ["With BOM", "Naïve", "Raw", "Wide"]  # U+0081, a C1 control, dropped
     assert result.warnings == [
         f"{tmp_path}/latin.csv:2: not valid UTF-8 (first bad byte on this line); read as cp1252",
         f"{tmp_path}/raw.csv:2: not valid UTF-8 (first bad byte on this line); read as latin-1",

@@ -394,7 +394,8 @@ def test_quit_stops_reading(chat_cli):
 def test_chat_on_an_empty_library_says_what_to_do(monkeypatch, tmp_path):
     clean_env(monkeypatch, tmp_path / "cache")
     result = CliRunner().invoke(app, ["chat", "--db", str(tmp_path / "empty")], input="hello\n")
-    assert result.exit_code != 0 and "has no papers" in str(result.exception)
+    assert result.exit_code != 0 and str(result.exception).startswith(f"no library in {tmp_path / 'empty'}")
+    assert not (tmp_path / "empty").exists()
 
 
 def test_the_real_command_in_a_terminal(ask_db, tmp_path, monkeypatch):

@@ -121,9 +121,9 @@ def test_the_summary_lists_files_themes_flagged_sentences_warnings_and_cost(monk
 
     monkeypatch.setattr(review_cmds, "open_library", lambda db: FakeLibrary())
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "themes.png").write_bytes(b"an older picture")
+    (tmp_path / "out" / "themes.png").write_bytes(b"an older picture")  # replaced on purpose: --force
     result = CliRunner().invoke(app, ["review", "in-context learning", "--out", str(tmp_path / "out"),
-                                      "--themes", "2", "--no-cache"])
+                                      "--themes", "2", "--no-cache", "--force"])
     assert result.exit_code == 0, result.output
     assert calls == [("in-context learning", {"max_papers": 30, "themes": 2, "use_cache": False,
                                               "progress": calls[0][1]["progress"]})]
@@ -139,3 +139,17 @@ def test_the_summary_lists_files_themes_flagged_sentences_warnings_and_cost(monk
     assert "warning: a made-up warning" in result.stderr
     assert "tokens: 1,234 in / 56 out, cost $0.0000 (4 model calls)" in result.stderr
     assert re.search(r"^retrieve .*1/1", result.stderr, re.M) and re.search(r"^sections .*3/3", result.stderr, re.M)
+
+
+def test_a_second_review_never_overwrites_the_first_without_force(cli, review_db, tmp_path):
+    out = tmp_path / "out"
+    assert cli(review_db, REVIEW_TOPIC, "--out", out, "--themes", REVIEW_THEMES).exit_code == 0
+    (out / "review.md").write_text("my edits", encoding="utf-8")
+    second = cli(review_db, REVIEW_TOPIC, "--out", out, "--themes", REVIEW_THEMES)
+    assert second.exit_code == 0
+    assert (out / "review.md").read_text(encoding="utf-8") == "my edits"
+    assert f"{out} already holds a draft; writing to {tmp_path / 'out-2'} instead (--force replaces it)" in \
+        " ".join(second.stderr.split())
+    assert str(tmp_path / "out-2" / "review.md") in second.stdout
+    forced = cli(review_db, REVIEW_TOPIC, "--out", out, "--themes", REVIEW_THEMES, "--force")
+    assert forced.exit_code == 0 and (out / "review.md").read_text(encoding="utf-8") != "my edits"

@@ -328,3 +328,15 @@ def test_an_uncited_reply_allowed_is_exported_under_the_banner_with_its_claims_m
     md = allowing.to_markdown()
     assert f"> **{UNCITED_BANNER}**\n\n{shown.text}\n" in md
     assert shown.to_dict()["banner"] == UNCITED_BANNER and shown.to_dict()["status"] == "uncited"
+
+
+def test_export_never_overwrites_an_earlier_export_unless_forced(library, tmp_path):
+    chat = ChatSession(library)
+    chat.ask("What do transformers learn in context?")
+    first = chat.export(tmp_path / "chat.md")
+    (tmp_path / "chat.md").write_text("my notes", encoding="utf-8")
+    assert chat.export(tmp_path / "chat.md") == (tmp_path / "chat-2.md", tmp_path / "chat-2.bib")
+    assert chat.export(tmp_path / "chat.bib") == (tmp_path / "chat-3.md", tmp_path / "chat-3.bib")
+    assert (tmp_path / "chat.md").read_text(encoding="utf-8") == "my notes"
+    assert chat.export(tmp_path / "chat.md", force=True) == first
+    assert (tmp_path / "chat.md").read_text(encoding="utf-8") != "my notes"

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from reviewer.errors import ConfigError
+
 # USD per million tokens (input, output). Unknown models (local servers) cost 0; override with
 # REVIEWER_LLM_PRICES='{"my-model": [0.5, 1.5]}'.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
@@ -140,7 +142,15 @@ class Settings(BaseSettings):
         description="URL of a Chroma server (`chroma run`), e.g. http://127.0.0.1:8000. "
         "When set, vectors are stored there instead of the embedded database; the keyword index stays in `db`.",
     )
-    collection: str = Field("papers", min_length=3, description="Chroma collection name.")
+    chroma_connect_timeout: float = Field(
+        2.0, gt=0, le=120, description="Seconds to wait for a Chroma server to accept a connection (and for the "
+        "health check made before anything heavy is loaded).")
+    chroma_read_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds to wait for a Chroma server's reply before giving up.")
+    collection: str = Field(
+        "papers", min_length=3, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$",
+        description="Chroma collection name: 3-63 letters, digits, '.', '_' or '-', starting and ending with a "
+        "letter or digit.")
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
@@ -149,8 +159,33 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides) -> Settings:
-    """Settings from the environment, with explicit overrides (None values are ignored)."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings from the environment, with explicit overrides (None values are ignored).
+
+    An invalid value is a :class:`ConfigError` naming the variable, the value and what is allowed.
+    """
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None
+    except SettingsError as exc:  # a JSON-valued variable that is not JSON
+        raise ConfigError(f"{exc}: check the REVIEWER_* variable of that name (it takes a JSON value)") from None
+
+
+def _explain(exc) -> str:
+    prefix = "REVIEWER_LLM_" if exc.title == "LLMSettings" else "REVIEWER_"
+    parts = []
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        if prefix == "REVIEWER_" and loc[:1] == ["llm"]:
+            name = "REVIEWER_LLM_" + "__".join(loc[1:]).upper()
+        else:
+            name = prefix + "__".join(loc).upper()
+        allowed = error["msg"].removeprefix("Input should be ").removeprefix("String should ")
+        parts.append(f"{name}={error.get('input')!r} is not valid: allowed: {allowed}")
+    return "invalid setting: " + "; ".join(parts)
 
 
 __all__ = ["Settings", "GateSettings", "EmbeddingSettings", "IngestSettings", "RetrievalSettings", "LLMSettings", "load_settings"]

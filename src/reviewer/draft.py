@@ -24,6 +24,19 @@ EXTRACTIVE_NOTE = (
 )
 FILES = ("review.md", "references.bib", "review.tex", "review.json", "themes.png")
 
+
+def free_directory(directory: str | Path, force: bool = False) -> Path:
+    """``directory`` if it holds none of a draft's files (or ``force``), else the first of ``directory-2``,
+    ``directory-3``, ... that holds none: a draft never replaces an earlier one unless asked to."""
+    directory = Path(directory)
+    if force:
+        return directory
+    candidate, number = directory, 1
+    while any((candidate / name).exists() for name in FILES) or candidate.is_file():
+        number += 1
+        candidate = directory.with_name(f"{directory.name}-{number}")
+    return candidate
+
 SUPPORTED = "supported"
 REWRITTEN = "rewritten"  # unsupported as first written, supported after one rewrite
 UNSUPPORTED = "unsupported"  # still unsupported after the rewrite (or no rewrite possible): flagged

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reviewer.config import Settings, load_settings
 from reviewer.corpus.model import Paper
-from reviewer.errors import InputError, NotFoundError
+from reviewer.errors import IndexError_, InputError, NotFoundError, ReviewerError
+from reviewer.index.derived import recorded_count
 from reviewer.llm import command_deadline
 from reviewer.index.ingest import IngestReport, ProgressFn, ingest
 from reviewer.index.keyword import KeywordIndex
-from reviewer.index.store import ChromaStore, make_client
+from reviewer.index.lock import IngestLock
+from reviewer.index.paths import check_library_dir
+from reviewer.index.store import ChromaStore, corrupt_database, make_client
+
+
+def _warn(message: str) -> None:
+    import sys
+
+    print(f"reviewer: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -43,45 +53,104 @@ class Library:
         self._llm = None
         self._records = None
         self._vectors = None
+        self._notes: list[str] = []
+        self._seen_revision = store.revision
+        self._fresh_client = None  # set when this library built its embedded client (see _sync)
+        self.notify = _warn  # where one-off warnings go (damaged derived index rebuilt, ...)
 
     @classmethod
     def open(cls, db: str | Path | None = None, settings: Settings | None = None, *,
-             embedder=None, client=None) -> "Library":
-        """Open (or create) the library in ``db`` (default: ``settings.db``, i.e. ``.reviewer``).
+             embedder=None, client=None, create: bool = True) -> "Library":
+        """Open the library in ``db`` (default: ``settings.db``, i.e. ``.reviewer``), creating it if
+        ``create`` (only an ingest needs to); with ``create=False`` a missing library is a
+        :class:`NotFoundError` naming the path, and nothing is written.
 
         ``embedder`` and ``client`` (a chromadb client) may be injected; by default they come from settings.
+        The data directory and a Chroma server are checked before the embedder is loaded.
         """
         settings = settings or load_settings()
         if db is not None:
             settings = settings.model_copy(update={"db": Path(db)})
+        client_given = client
+        if client is None and (settings.chroma_url or not create):
+            client = make_client(settings, create=create)  # a server or a missing library: fail before the embedder
+        elif client is None:
+            check_library_dir(settings.db, create=True)
         if embedder is None:
             from reviewer.index.embedder import make_embedder
 
             embedder = make_embedder(settings)
-        client = client or make_client(settings)
-        store = ChromaStore(client, settings.collection, embedder.name, embedder.dimension)
-        return cls(settings, store, embedder)
+        where = settings.chroma_url or str(settings.db)
+        # Two first ingests into one new folder would both create Chroma's tables: creating is done under the
+        # ingest lock (an existing library is opened without it, so readers never wait for a writer).
+        creating = create and not settings.chroma_url and not (settings.db / "chroma" / "chroma.sqlite3").exists()
+        try:
+            with IngestLock(settings.db, notify=_warn) if creating else contextlib.nullcontext():
+                client = client or make_client(settings, create=create)
+                store = ChromaStore(client, settings.collection, embedder.name, embedder.dimension,
+                                    create=create, where=where)
+        except ReviewerError:
+            raise
+        except Exception as exc:  # chromadb cannot read its own database
+            raise corrupt_database(settings, exc) from None
+        library = cls(settings, store, embedder)
+        if client_given is None and not settings.chroma_url:
+            library._fresh_client = lambda: make_client(settings, create=False, fresh=True)
+        if not create:
+            library._check_not_emptied()
+        return library
+
+    def _check_not_emptied(self) -> None:
+        """A collection with no papers while the derived indexes beside it record some: Chroma's data was
+        lost (deleted, replaced), so the library is damaged, not empty."""
+        if self.settings.chroma_url or self.store.count():
+            return
+        recorded = recorded_count(self.settings.db, "keyword")
+        if recorded:
+            raise IndexError_(
+                f"the library in {self.settings.db} is damaged: its Chroma collection holds no papers, but its "
+                f"keyword index records {recorded}. Restore the folder from a backup, or ingest your sources "
+                "again into a new --db")
 
     # -- writing -------------------------------------------------------------------------------------
-    def ingest(self, paths: Sequence[str | Path] | str | Path, *, progress: ProgressFn | None = None) -> IngestReport:
-        """Add or update the papers found in ``paths`` (files or folders). Unchanged papers cost nothing."""
+    def ingest(self, paths: Sequence[str | Path] | str | Path, *, progress: ProgressFn | None = None,
+               notify=None) -> IngestReport:
+        """Add or update the papers found in ``paths`` (files or folders). Unchanged papers cost nothing.
+
+        Another ingest into the same data directory is waited for (``notify`` gets one message saying so;
+        by default it goes to stderr)."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
         if not paths:
             raise InputError("no path given: name at least one file or folder of papers")
-        report, wrote = ingest(
-            paths,
-            self.store,
-            self.embedder.embed_array,
-            batch_size=self.settings.ingest.upsert_batch,
-            max_field_chars=self.settings.ingest.max_field_chars,
-            max_title_chars=self.settings.ingest.max_title_chars,
-            progress=progress,
-        )
-        self._keyword = self._vectors = None
-        self.keyword_index(rebuild=wrote)
-        self.vector_mirror(rebuild=wrote)
+        # One ingest at a time per library: keys are handed out from what is stored when the lock is taken.
+        with IngestLock(self.settings.db, notify=notify or self.notify):
+            self.store.refresh()
+            report, wrote = ingest(
+                paths,
+                self.store,
+                self.embedder.embed_array,
+                batch_size=self.settings.ingest.upsert_batch,
+                max_field_chars=self.settings.ingest.max_field_chars,
+                max_title_chars=self.settings.ingest.max_title_chars,
+                progress=progress,
+            )
+            self._keyword = self._vectors = None
+            self.keyword_index(rebuild=wrote)
+            self.vector_mirror(rebuild=wrote)
+            self._seen_revision = self.store.revision
         return report
+
+    def _sync(self) -> None:
+        """See what other processes wrote: re-read the collection's revision; when it moved, the keyword
+        index and vector mirror follow it on their next use, and an embedded Chroma client (whose loaded
+        vector index would not see the new papers) is replaced by a fresh one."""
+        self.store.refresh()
+        if self.store.revision == self._seen_revision:
+            return
+        if self._fresh_client is not None:
+            self.store.reconnect(self._fresh_client())
+        self._seen_revision = self.store.revision
 
     # -- reading -------------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -96,6 +165,7 @@ class Library:
 
     def papers(self, grep: str | None = None) -> list[Paper]:
         """Every paper, sorted by key; with ``grep``, those whose key, title or abstract contain it (any case)."""
+        self._sync()
         papers = sorted((r.paper for r in self.records().values()), key=lambda p: p.key)
         if grep:
             needle = grep.lower()
@@ -107,12 +177,12 @@ class Library:
         revision = self.store.revision
         if not rebuild and self._keyword is not None and self._keyword.revision == revision:
             return self._keyword
-        index = None if rebuild else KeywordIndex.load(self.settings.db)
+        index = None if rebuild else self._load_derived(KeywordIndex.load, "keyword index")
         if index is None or index.revision != revision or len(index) != len(self):
             records = self.records()
             keys = sorted(records)
             index = KeywordIndex.build(keys, [records[k].paper.embedding_text() for k in keys], revision)
-            index.save(self.settings.db)
+            self._save_derived(index, "keyword index")
         self._keyword = index
         return index
 
@@ -123,12 +193,35 @@ class Library:
         revision = self.store.revision
         if not rebuild and self._vectors is not None and self._vectors.revision == revision:
             return self._vectors
-        mirror = None if rebuild else VectorMirror.load(self.settings.db)
+        mirror = None if rebuild else self._load_derived(VectorMirror.load, "vector mirror")
         if mirror is None or mirror.revision != revision or len(mirror) != len(self):
             mirror = VectorMirror.build(self.store, revision)
-            mirror.save(self.settings.db)
+            self._save_derived(mirror, "vector mirror")
         self._vectors = mirror
         return mirror
+
+    def _load_derived(self, load, what: str):
+        """A saved derived index, or None (then rebuilt from Chroma) when it is missing or damaged; damage is
+        reported once."""
+        from reviewer.index.derived import Unusable
+
+        try:
+            return load(self.settings.db)
+        except Unusable as exc:
+            self._note(f"the {what} was damaged ({exc}); rebuilt from the Chroma collection")
+            return None
+
+    def _save_derived(self, index, what: str) -> None:
+        try:
+            index.save(self.settings.db)
+        except OSError as exc:  # a read-only data directory: the index is kept in memory only
+            self._note(f"could not save the {what} in {self.settings.db} ({exc.strerror}); "
+                       "it is rebuilt in memory each time")
+
+    def _note(self, message: str) -> None:
+        if message not in self._notes:
+            self._notes.append(message)
+            self.notify(message)
 
     def records(self) -> dict:
         """Every stored record by key, cached until the collection changes."""
@@ -152,6 +245,7 @@ class Library:
         query = query.strip()
         if not query:
             raise InputError("the search query is empty")
+        self._sync()
         ranked = search(self, query, k=k, mode=mode or self.settings.retrieval.mode, use_mmr=mmr, filters=filters)
         papers = self.store.get([r.key for r in ranked])
         return [Hit(r.key, papers[r.key].title, r.score, papers[r.key], r.found_by, r.ranks) for r in ranked]
@@ -225,6 +319,7 @@ class Library:
 
     def stats(self) -> dict:
         """Counts and where things are stored."""
+        self._sync()
         records = self.records()
         sources = sorted({p.rsplit(":", 1)[0] for r in records.values() for p in r.paper.provenance})
         return {

@@ -304,8 +304,10 @@ class Repl:
         self._warnings(comparison.warnings)
 
     def do_review(self, argument: str) -> None:
+        from reviewer.draft import free_directory
+
         topic, directory = review_argument(argument)
-        directory = directory if directory is not None else self.out_dir / slug(topic)
+        directory = free_directory(directory if directory is not None else self.out_dir / slug(topic))
         with self._busy("writing a related-work draft…"):
             self.session.review(topic, directory=directory)
         turn = self.session.turns[-1]

@@ -319,11 +319,12 @@ class ChatSession:
             lines += ["## References", ""] + [f"- **[{p.key}]** {reference(p)}" for p in papers] + [""]
         return "\n".join(lines)
 
-    def export(self, path: str | Path) -> tuple[Path, Path]:
+    def export(self, path: str | Path, *, force: bool = False) -> tuple[Path, Path]:
         """Write the transcript to ``path`` (Markdown; ``.md`` is added when it has no suffix) and the BibTeX of
         every cited paper beside it (same name, ``.bib``). A ``.bib`` path names the BibTeX: the transcript goes
-        beside it, as ``.md`` (``chat.bib`` -> ``chat.md`` and ``chat.bib``). Returns (Markdown path, BibTeX
-        path); raises InputError when ``path`` is a folder or cannot be written."""
+        beside it, as ``.md`` (``chat.bib`` -> ``chat.md`` and ``chat.bib``). An existing file is never replaced
+        unless ``force``: ``chat-2.md`` and ``chat-2.bib`` (then ``-3``, ...) are written instead. Returns the
+        (Markdown path, BibTeX path) written; raises InputError when ``path`` is a folder or cannot be written."""
         from reviewer.citations import bibtex
 
         md = Path(path).expanduser()
@@ -331,6 +332,10 @@ class ChatSession:
             raise InputError(f"{path} is a folder: give a file name, e.g. `/export {Path(path) / 'chat.md'}`")
         if not md.suffix or md.suffix.lower() == ".bib":
             md = md.with_suffix(".md")
+        stem, number = md.stem, 1
+        while not force and (md.exists() or md.with_suffix(".bib").exists()):
+            number += 1
+            md = md.with_name(f"{stem}-{number}{md.suffix}")
         bib = md.with_suffix(".bib")
         try:
             md.parent.mkdir(parents=True, exist_ok=True)

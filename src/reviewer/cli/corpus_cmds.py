@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from reviewer.cli.options import DbOption, open_library
-from reviewer.cli.output import console, err_console
+from reviewer.cli.output import console, err_console, safe
 
 
 def ingest(
@@ -24,7 +24,7 @@ def ingest(
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise InputError(f"no such file or folder: {', '.join(missing)} (nothing was written)")
-    library = open_library(db)
+    library = open_library(db, create=True)
     with Progress(
         TextColumn("[bold]embedding"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
@@ -74,10 +74,7 @@ def _print_report(report) -> None:
     console().print(f"embedded {report.embedded} paper(s)")
 
 
-def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+_esc = safe
 
 
 def papers(
@@ -93,7 +90,7 @@ def papers(
     table.add_column("year", justify="right")
     table.add_column("title")
     for paper in found:
-        table.add_row(paper.key, str(paper.year or ""), _esc(paper.title))
+        table.add_row(_esc(paper.key), str(paper.year or ""), _esc(paper.title))
     console().print(table)
 
 
@@ -101,7 +98,7 @@ def show(key: Annotated[str, typer.Argument(help="Citation key, e.g. from `revie
     """Show one paper: metadata, where it came from, and its abstract."""
     paper = open_library(db).get(key)
     out = console()
-    out.print(f"[bold cyan]{paper.key}[/]  [bold]{_esc(paper.title)}[/]")
+    out.print(f"[bold cyan]{_esc(paper.key)}[/]  [bold]{_esc(paper.title)}[/]")
     for label, value in (
         ("authors", ", ".join(paper.authors)), ("year", paper.year), ("venue", paper.venue),
         ("doi", paper.doi), ("arXiv", paper.arxiv_id), ("url", paper.url),

@@ -13,7 +13,8 @@ DbOption = Annotated[
 ]
 
 
-def open_library(db: Path | None):
+def open_library(db: Path | None, *, create: bool = False):
+    """The library in ``db``; only ``ingest`` passes ``create=True``, every other command reads an existing one."""
     from reviewer.library import Library
 
-    return Library.open(db=db)
+    return Library.open(db=db, create=create)

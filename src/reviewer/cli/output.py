@@ -30,6 +30,16 @@ def err_console():
     return Console(stderr=True)
 
 
+def safe(text: str) -> str:
+    """Text from papers or the user made safe to print with Rich: no markup, no terminal escape sequences or
+    control characters."""
+    from rich.markup import escape
+
+    from reviewer.text import strip_control
+
+    return escape(strip_control(text))
+
+
 def comparison_table(comparison):
     """A Comparison as a Rich table: one column per method, one row per aspect (a terminal is narrower than a
     page, so the aspects run down), each cell's keys in cyan under its text, "not reported" dimmed."""

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from reviewer.cli.options import DbOption, open_library
-from reviewer.cli.output import console, err_console
+from reviewer.cli.output import console, err_console, safe
 from reviewer.text import excerpt
 
 SHOW_FLAGGED = 10  # flagged sentences listed on screen; review.json lists them all
@@ -16,7 +16,8 @@ SHOW_FLAGGED = 10  # flagged sentences listed on screen; review.json lists them 
 
 def review(
     topic: Annotated[str, typer.Argument(help="What the related-work section is about, in your own words.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for review.md, references.bib, review.tex, review.json and themes.png (created if needed; files there with those names are replaced).")] = Path("out"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for review.md, references.bib, review.tex, review.json and themes.png (created if needed; when it already holds a draft, OUT-2, OUT-3, ... is used instead unless --force).")] = Path("out"),
+    force: Annotated[bool, typer.Option("--force", help="Replace a draft already in --out.")] = False,
     max_papers: Annotated[int, typer.Option("--max-papers", min=1, max=500, help="How many of the most relevant papers to review.")] = 30,
     themes: Annotated[Optional[int], typer.Option("--themes", min=1, max=12, help="How many themes (sections); default: the number that clusters the papers best.", show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again even if these exact requests were answered before.")] = False,
@@ -28,7 +29,13 @@ def review(
     with _StepProgress() as progress:
         draft = library.review(topic, max_papers=max_papers, themes=themes, use_cache=not no_cache,
                                progress=progress)
-    written = draft.write(out)
+    from reviewer.draft import free_directory
+
+    target = free_directory(out, force)
+    if target != out:
+        err_console().print(f"[yellow]note:[/] {safe(str(out))} already holds a draft; writing to "
+                            f"{safe(str(target))} instead (--force replaces it)", highlight=False, soft_wrap=True)
+    written = draft.write(target)
     _print_summary(draft, written)
 
 

@@ -6,7 +6,9 @@
   "Inst-IT: Boosting ..." -> ``instit``, "BDoG: ..." -> ``bdog``), else the first significant word.
   Title keys are at most 24 characters, author keys about 30.
 
-Accents are transliterated ("Müller" -> ``muller``, "Łukasz" -> ``lukasz``). Significant means not
+Accents are transliterated ("Müller" -> ``muller``, "Łukasz" -> ``lukasz``), and so are other scripts
+(anyascii: "Глубокое обучение" -> ``glubokoe``, "知识图谱" -> ``zhishitupu``); a title with nothing to
+transliterate gets ``t`` and a short hash of its normalised form, never a shared fallback. Significant means not
 a stopword (a, an, the, on, of, ...), a generic lead word (towards, rethinking, revisiting, ...) or a
 word common to many titles (large, language, models, learning, survey, ...), so "Large Language Models
 are Zero-Shot Reasoners" gives ``zeroshot``, not ``large``; a title made only of such words falls back
@@ -19,9 +21,12 @@ Otherwise a taken key gets a suffix: ``b``, ``c``, ... ``z``, then ``27``, ``28`
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator
+
+from anyascii import anyascii
 
 from reviewer.corpus.model import Paper
 
@@ -58,6 +63,8 @@ def ascii_key(text: str) -> str:
     """Lower-case ASCII letters and digits only, accents transliterated: 'Inst-IT' -> 'instit'."""
     text = unicodedata.normalize("NFKD", text.translate(_SPECIAL_LETTERS))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():
+        text = anyascii(text)
     return _NOT_KEY_CHARS.sub("", text.lower())
 
 
@@ -120,7 +127,12 @@ def make_base_key(paper: Paper) -> str:
     if last and paper.year:
         prefix = f"{last[:15]}{paper.year}"
         return prefix + first_significant_word(paper.title)[: max(6, MAX_AUTHOR_KEY - len(prefix))]
-    return title_key(paper.title) or "paper"
+    return title_key(paper.title) or hash_key(paper)
+
+
+def hash_key(paper: Paper) -> str:
+    """``t`` + 8 hex digits of the normalised title: stable, and distinct for distinct titles."""
+    return "t" + hashlib.sha1(paper.norm_title.encode("utf-8")).hexdigest()[:8]
 
 
 def candidates(base: str) -> Iterator[str]:

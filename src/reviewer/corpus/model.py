@@ -9,14 +9,28 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, Field
 
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_NOT_WORD = re.compile(r"[\W_]+")
+_LATIN_END = 0x0250  # accents are dropped from Latin letters only: in other scripts marks tell words apart
 
 
 def normalize_title(title: str) -> str:
-    """Lower-case, accent-free, punctuation-free form of a title, used to spot duplicates."""
-    text = unicodedata.normalize("NFKD", title)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower()
-    return _NON_ALNUM.sub(" ", text).strip()
+    """Case-folded, punctuation-free form of a title in any script, used to spot duplicates.
+
+    Unicode NFKC (full-width forms, ligatures), accents dropped from Latin letters ("Café" = "Cafe"), letters
+    and digits of every script kept, so a title of only CJK, Arabic, Cyrillic or Greek letters identifies its
+    paper as a Latin one does.
+    """
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", title))
+    kept, base = [], 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            if base < _LATIN_END:
+                continue
+        else:
+            base = ord(ch)
+        kept.append(ch)
+    text = unicodedata.normalize("NFC", "".join(kept)).casefold()
+    return _NOT_WORD.sub(" ", text).strip()
 
 
 def normalize_doi(doi: str | None) -> str | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from reviewer.corpus import Paper, Skip, assign_keys, load
 from reviewer.corpus.model import normalize_arxiv_id, normalize_doi
-from reviewer.index.store import ChromaStore, StoredRecord
+from reviewer.index.store import ChromaStore, ServerLostError, StoredRecord
 from reviewer.retrieval.fusion import split_sentences
 
 ProgressFn = Callable[[int, int], None]
@@ -127,12 +127,20 @@ def ingest(
     max_title_chars: int = 1_000,
     progress: ProgressFn | None = None,
 ) -> tuple[IngestReport, bool]:
-    """Ingest ``paths`` into ``store``. Returns the report and whether anything was written."""
+    """Ingest ``paths`` into ``store``. Returns the report and whether anything was written.
+
+    A Chroma server lost mid-way stops the ingest with a :class:`ServerLostError` saying how many papers
+    were stored (running it again stores the rest)."""
     started = time.perf_counter()
     loaded = load(list(paths), max_field_chars=max_field_chars, max_title_chars=max_title_chars)
     report = IngestReport(files=loaded.files, records=loaded.records, skipped=list(loaded.skipped),
                           warnings=list(loaded.warnings))
-    wrote = store_papers(loaded.papers, store, embed, report, batch_size=batch_size, progress=progress)
+    try:
+        wrote = store_papers(loaded.papers, store, embed, report, batch_size=batch_size, progress=progress)
+    except ServerLostError as exc:
+        raise ServerLostError(f"{exc}. {report.embedded} of {len(report.new) + len(report.updated)} new or "
+                              "changed paper(s) were stored before that; run the same ingest again to store "
+                              "the rest") from None
     report.seconds = time.perf_counter() - started
     return report, wrote
 

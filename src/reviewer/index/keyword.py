@@ -60,11 +60,12 @@ class KeywordIndex:
                 self._bm25.save(str(folder), show_progress=False)
             (folder / "keys.json").write_text(json.dumps(self.keys), encoding="utf-8")
 
-        save_dir(db, NAME, self.revision, write)
+        save_dir(db, NAME, self.revision, write, count=len(self.keys))
 
     @classmethod
     def load(cls, db: Path) -> "KeywordIndex | None":
-        """The saved index, or None when there is none or it cannot be read (the caller rebuilds it)."""
+        """The saved index, or None when there is none; :class:`~reviewer.index.derived.Unusable` when it cannot
+        be trusted (the caller rebuilds it)."""
         import bm25s
 
         def read(folder: Path, keys: list[str], revision: str) -> "KeywordIndex":

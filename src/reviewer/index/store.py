@@ -34,23 +34,68 @@ class StoredRecord:
     content_hash: str
 
 
-def make_client(settings: Settings):
-    """An embedded PersistentClient in ``settings.db``, or an HttpClient when ``chroma_url`` is set."""
+def check_server(settings: Settings) -> None:
+    """A quick heartbeat of the Chroma server at ``settings.chroma_url`` (standard library only, so it runs
+    before chromadb is imported or the embedder loaded): a down, silent or non-Chroma server is a clear
+    error within the connect timeout."""
+    import http.client
+    import socket
+
+    url = urlparse(settings.chroma_url or "")
+    if url.scheme not in ("http", "https") or not url.hostname:
+        raise ConfigError(f"REVIEWER_CHROMA_URL={settings.chroma_url!r} is not a URL; use e.g. http://127.0.0.1:8000")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    timeout = settings.chroma_connect_timeout
+    start = ("Start it with `chroma run --path DIR --host 127.0.0.1 --port N` or unset REVIEWER_CHROMA_URL.")
+    conn_cls = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    conn = conn_cls(url.hostname, port, timeout=timeout)
+    try:
+        conn.request("GET", "/api/v2/heartbeat")
+        response = conn.getresponse()
+        body = response.read(4096)
+    except (socket.timeout, TimeoutError):
+        raise IndexError_(f"the Chroma server at {settings.chroma_url} did not answer within {timeout:g} s "
+                          f"(REVIEWER_CHROMA_CONNECT_TIMEOUT). {start}") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise IndexError_(f"cannot reach the Chroma server at {settings.chroma_url} ({_reason(exc)}). {start}") from None
+    finally:
+        conn.close()
+    if response.status != 200 or b"nanosecond heartbeat" not in body:
+        raise IndexError_(f"{settings.chroma_url} answered, but not as a Chroma server (HTTP {response.status} to "
+                          f"/api/v2/heartbeat). Check REVIEWER_CHROMA_URL.")
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def make_client(settings: Settings, *, create: bool = True, fresh: bool = False):
+    """An embedded PersistentClient in ``settings.db``, or an HttpClient when ``chroma_url`` is set.
+
+    ``fresh``: a new embedded client rather than the one chromadb shares per path in a process (whose
+    vector index never sees what other processes wrote after it was loaded).
+
+    With ``create=False`` a missing data directory or database is a :class:`NotFoundError` (nothing is
+    created), and a database whose derived files remain but whose Chroma data is gone is reported as damaged.
+    """
+    from reviewer.index.paths import check_library_dir
+
+    if settings.chroma_url:
+        check_server(settings)
+    else:
+        check_library_dir(settings.db, create=create)
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_url:
         url = urlparse(settings.chroma_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise ConfigError(
-                f"REVIEWER_CHROMA_URL={settings.chroma_url!r} is not a URL; use e.g. http://127.0.0.1:8000"
-            )
         port = url.port or (443 if url.scheme == "https" else 80)
         try:
             client = chromadb.HttpClient(
                 host=url.hostname, port=port, ssl=url.scheme == "https", settings=chroma_settings
             )
+            _set_timeouts(client, settings)
             client.heartbeat()
         except Exception as exc:  # connection refused, DNS, TLS ...
             raise IndexError_(
@@ -58,36 +103,119 @@ def make_client(settings: Settings):
                 "Start it with `chroma run --path DIR --host 127.0.0.1 --port N` or unset REVIEWER_CHROMA_URL."
             ) from None
         return client
-    settings.db.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.db / "chroma"), settings=chroma_settings)
+    if create:
+        settings.db.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        _forget_shared_system(str(settings.db / "chroma"))
+    try:
+        return chromadb.PersistentClient(path=str(settings.db / "chroma"), settings=chroma_settings)
+    except Exception as exc:  # a garbled or foreign chroma.sqlite3
+        raise corrupt_database(settings, exc) from None
+
+
+def _forget_shared_system(path: str) -> None:
+    """Make the next PersistentClient for ``path`` load the database anew; clients already open keep theirs."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    for identifier in [i for i in SharedSystemClient._identifier_to_system if i == path]:
+        SharedSystemClient._identifier_to_system.pop(identifier, None)
+        SharedSystemClient._identifier_to_refcount.pop(identifier, None)
+
+
+def corrupt_database(settings: Settings, exc: BaseException) -> IndexError_:
+    return IndexError_(
+        f"the Chroma database in {settings.db / 'chroma'} cannot be read ({type(exc).__name__}: "
+        f"{str(exc)[:200]}). Rebuild the library by ingesting your sources again into a new --db."
+    )
+
+
+def _set_timeouts(client, settings: Settings) -> None:
+    """chromadb's HTTP client waits forever by default; give it our connect and read timeouts."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if session is not None:
+        session.timeout = httpx.Timeout(settings.chroma_read_timeout, connect=settings.chroma_connect_timeout)
+
+
+class ServerLostError(IndexError_):
+    """The Chroma server stopped answering in the middle of an operation."""
+
+
+class _Guarded:
+    """A chromadb collection whose network failures become a clear :class:`ServerLostError`."""
+
+    def __init__(self, inner, where: str):
+        self._inner = inner
+        self._where = where
+
+    def __getattr__(self, name):
+        value = getattr(self._inner, name)
+        if not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            try:
+                return value(*args, **kwargs)
+            except Exception as exc:
+                if _is_connection_error(exc):
+                    raise ServerLostError(
+                        f"lost the Chroma server at {self._where} ({type(exc).__name__}); check that it is "
+                        "running, then try again") from None
+                raise
+
+        return call
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    import httpx
+
+    return isinstance(exc, httpx.TransportError)
 
 
 class ChromaStore:
     """Papers in one Chroma collection, keyed by citation key."""
 
-    def __init__(self, client, name: str, embedder_name: str, dimension: int):
-        self._client = client
+    def __init__(self, client, name: str, embedder_name: str, dimension: int, *, create: bool = True,
+                 where: str = ""):
+        self._client = _Guarded(client, where or "the configured URL")
         self.name = name
         self.embedder_name = embedder_name
         self.dimension = dimension
+        self.create = create
+        self._where = where
         self._collection = self._open()
-        self._max_batch = max(1, int(client.get_max_batch_size()))
+        self._max_batch = max(1, int(self._client.get_max_batch_size()))
         # The vectors of every paper's sentences, for long-query scoring in hybrid search: one row per paper
         # (id = key, embedding = their normalised mean), the vectors themselves packed in its metadata, so
         # the vector index holds one entry per paper rather than one per sentence.
-        self._sentences = client.get_or_create_collection(
-            f"{name}-sentences", embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedder": embedder_name, "dimension": dimension},
-        )
+        self._sentences = self._get(
+            f"{name}-sentences", metadata={"embedder": embedder_name, "dimension": dimension})
 
     # -- collection and its metadata -------------------------------------------------------------
+    def _get(self, name: str, metadata: dict):
+        """The collection ``name``, created (with ``metadata``) only when this store may create."""
+        if self.create:
+            found = self._client.get_or_create_collection(
+                name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}, metadata=metadata)
+        else:
+            try:
+                found = self._client.get_collection(name, embedding_function=None)
+            except ServerLostError:
+                raise
+            except Exception as exc:
+                if "does not exist" not in str(exc):
+                    raise
+                from reviewer.errors import NotFoundError
+
+                raise NotFoundError(
+                    f"no library in {self._where}: its collection {name!r} does not exist. "
+                    "Create it with `reviewer ingest PATH` (same --db / REVIEWER_CHROMA_URL)") from None
+        return _Guarded(found, self._where or "the configured URL")
+
     def _open(self):
-        collection = self._client.get_or_create_collection(
-            self.name,
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata={"embedder": self.embedder_name, "dimension": self.dimension, "revision": "empty"},
-        )
+        collection = self._get(
+            self.name, metadata={"embedder": self.embedder_name, "dimension": self.dimension, "revision": "empty"})
         meta = collection.metadata or {}
         built_with = (meta.get("embedder"), meta.get("dimension"))
         if built_with != (self.embedder_name, self.dimension):
@@ -101,6 +229,13 @@ class ChromaStore:
     def refresh(self) -> None:
         """Re-read the collection's metadata (another process may have written since it was opened)."""
         self._collection = self._open()
+
+    def reconnect(self, client) -> None:
+        """Use ``client`` from now on (a fresh one that sees what other processes wrote)."""
+        self._client = _Guarded(client, self._where or "the configured URL")
+        self._collection = self._open()
+        self._sentences = self._get(
+            f"{self.name}-sentences", metadata={"embedder": self.embedder_name, "dimension": self.dimension})
 
     @property
     def revision(self) -> str:

@@ -52,13 +52,16 @@ class VectorMirror:
             np.save(folder / "sentences.npy", self._sentences)
             np.save(folder / "offsets.npy", self._offsets)
 
-        save_dir(db, NAME, self.revision, write)
+        save_dir(db, NAME, self.revision, write, count=len(self.keys))
 
     @classmethod
     def load(cls, db: Path) -> "VectorMirror | None":
         def read(folder: Path, keys: list[str], revision: str) -> "VectorMirror":
-            return cls(keys, np.load(folder / "papers.npy", mmap_mode="r"),
-                       np.load(folder / "sentences.npy", mmap_mode="r"), np.load(folder / "offsets.npy"), revision)
+            papers = np.load(folder / "papers.npy", mmap_mode="r", allow_pickle=False)
+            sentences = np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False)
+            offsets = np.load(folder / "offsets.npy", allow_pickle=False)
+            _check_shapes(len(keys), papers, sentences, offsets)
+            return cls(keys, papers, sentences, offsets, revision)
 
         return load_dir(db, NAME, read)
 
@@ -86,3 +89,16 @@ class VectorMirror:
             return np.zeros((0, self._papers.shape[1]), dtype=np.float32), []
         rows = np.concatenate([np.arange(start, end) for start, end in spans])
         return np.asarray(self._sentences[rows], dtype=np.float32), owners
+
+
+def _check_shapes(count: int, papers, sentences, offsets) -> None:
+    """Raise ValueError unless the arrays fit together: one paper row per key, offsets 0..len(sentences)
+    rising (corrupt offsets would otherwise ask for absurd amounts of memory)."""
+    if papers.ndim != 2 or papers.shape[0] != count or papers.dtype != np.float32:
+        raise ValueError(f"papers.npy has shape {papers.shape} {papers.dtype}, expected ({count}, d) float32")
+    if sentences.ndim != 2 or (sentences.shape[0] and sentences.shape[1] != papers.shape[1]):
+        raise ValueError(f"sentences.npy has shape {sentences.shape}, expected (n, {papers.shape[1]})")
+    if offsets.shape != (count + 1,) or offsets.dtype.kind != "i":
+        raise ValueError(f"offsets.npy has shape {offsets.shape}, expected ({count + 1},)")
+    if offsets[0] != 0 or offsets[-1] != sentences.shape[0] or np.any(np.diff(offsets) < 0):
+        raise ValueError("offsets.npy does not run from 0 to the number of sentences")

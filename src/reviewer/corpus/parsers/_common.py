@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from reviewer.corpus.model import Paper, normalize_arxiv_id
+from reviewer.text import strip_control
 
 _SPACE = re.compile(r"\s+")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d|2100)(?!\d)")
@@ -14,10 +15,11 @@ _DOI_PREFIX = re.compile(r"^((https?://)?(dx\.)?doi\.org/|doi:\s*)", re.I)
 
 
 def clean(value: Any) -> str:
-    """A field as one line of text: runs of whitespace (newlines included) become one space."""
+    """A field as one line of text: runs of whitespace (newlines included) become one space; terminal escape
+    sequences and control characters are removed."""
     if value is None:
         return ""
-    return _SPACE.sub(" ", str(value)).strip()
+    return _SPACE.sub(" ", strip_control(str(value))).strip()
 
 
 def clean_doi(value: Any) -> str | None:

@@ -36,27 +36,77 @@ def looks_like(text: str) -> bool:
 
 
 def parse(path: str, text: str) -> ParseResult:
-    """Every entry of one .bib file; broken entries become Skips and the rest is still read."""
+    """Every entry of one .bib file; broken entries become Skips and the rest is still read.
+
+    Values are read raw and expanded here: ``@string`` macros, month names and ``#`` concatenation
+    (``title = pre # " and more"``) become the text they stand for.
+    """
     import bibtexparser
 
-    library = bibtexparser.parse_string(text)
     result = ParseResult()
+    try:
+        library = bibtexparser.parse_string(text, parse_stack=[])
+    except RecursionError:
+        result.skipped.append(Skip(path, 0, "malformed BibTeX entry", "nested too deeply to read"))
+        return result
+    strings: dict[str, str] = {}
+    for string in library.strings:
+        strings[string.key.lower()] = expand(string.value, strings)
     for entry in library.entries:
-        result.papers.append(_paper(path, entry))
+        _add_entry(path, entry, strings, result)
     for block in library.failed_blocks:
-        _handle_failed_block(path, block, result)
+        _handle_failed_block(path, block, strings, result)
     result.papers.sort(key=lambda p: int(p.provenance[0].rsplit(":", 1)[1]))
     return result
 
 
-def _handle_failed_block(path: str, block, result: ParseResult) -> None:
+def _add_entry(path: str, entry, strings: dict[str, str], result: ParseResult, line: int | None = None) -> None:
+    """One entry as a Paper; an entry that cannot be decoded (e.g. braces nested thousands deep) is a Skip."""
+    line = line if line is not None else entry.start_line + 1
+    try:
+        result.papers.append(_paper(path, entry, strings, line))
+    except RecursionError:
+        result.skipped.append(Skip(path, line, "malformed BibTeX entry", "nested too deeply to read"))
+
+
+_MONTHS = {m: m.capitalize() for m in "jan feb mar apr may jun jul aug sep oct nov dec".split()}
+
+
+def expand(raw: str, strings: dict[str, str]) -> str:
+    """A raw BibTeX value as text: its ``#``-joined parts ({...}, "...", numbers, macro names) concatenated.
+    Braces inside a part are kept (LaTeX decoding drops them later). Iterative: any nesting depth is fine."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(raw):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(depth - 1, 0)
+        elif ch == '"' and depth == 0:
+            quoted = not quoted
+        elif ch == "#" and depth == 0 and not quoted:
+            parts.append(raw[start:i])
+            start = i + 1
+    parts.append(raw[start:])
+    return "".join(_part(part.strip(), strings) for part in parts)
+
+
+def _part(part: str, strings: dict[str, str]) -> str:
+    if len(part) >= 2 and (part[0], part[-1]) in (("{", "}"), ('"', '"')):
+        return part[1:-1]
+    name = part.lower()
+    if name in strings:
+        return strings[name]
+    return _MONTHS.get(name, part)
+
+
+def _handle_failed_block(path: str, block, strings: dict[str, str], result: ParseResult) -> None:
     from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, ParsingFailedBlock
 
     line = (block.start_line or 0) + 1
     if isinstance(block, DuplicateBlockKeyBlock):
         entries = _reparse(block.raw)
         if entries:
-            result.papers.append(_paper(path, entries[0], line=line))
+            _add_entry(path, entries[0], strings, result, line=line)
             result.warnings.append(f"{path}:{line}: BibTeX key {block.key!r} is used twice; read as a separate record")
             return
     if isinstance(block, DuplicateFieldKeyBlock):
@@ -71,15 +121,15 @@ def _handle_failed_block(path: str, block, result: ParseResult) -> None:
 def _reparse(raw: str) -> list:
     import bibtexparser
 
-    return bibtexparser.parse_string(raw).entries
+    return bibtexparser.parse_string(raw, parse_stack=[]).entries
 
 
-def _paper(path: str, entry, line: int | None = None):
-    fields = {f.key.lower(): f.value for f in entry.fields}
+def _paper(path: str, entry, strings: dict[str, str], line: int):
+    fields = {f.key.lower(): expand(f.value, strings) for f in entry.fields if isinstance(f.value, str)}
     venue = fields.get("journal") or fields.get("booktitle") or fields.get("journaltitle")
     return make_paper(
         path,
-        line if line is not None else entry.start_line + 1,
+        line,
         title=latex_to_text(fields.get("title")),
         abstract=latex_to_text(fields.get("abstract")),
         authors=_authors(fields.get("author")),

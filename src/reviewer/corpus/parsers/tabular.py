@@ -16,7 +16,10 @@ url        url, link
 
 Other columns are ignored. Each record's provenance is the line it starts on: for CSV the physical
 line (quoted fields may span lines), for JSON Lines the line of the object. A line that is not a JSON
-object is skipped with its line number; the rest are still read.
+object is skipped with its line number; the rest are still read. A JSON array saved as ``.jsonl`` is read as
+an array (with a warning); a bad object inside an array is skipped and reading resumes at the next object.
+A record whose text field is a list or an object is skipped (its repr is not a title). A CSV quote left
+open (which would swallow every later row) is reported at its line and the rows after it are read.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+import sys
 from typing import Any
 
 from reviewer.corpus.model import ParseResult, Skip
@@ -40,6 +45,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "url": ("url", "link"),
 }
 _DELIMITERS = (",", ";", "\t")
+TEXT_FIELDS = ("title", "abstract", "venue", "doi", "arxiv_id", "url")
+_NEXT_OBJECT = re.compile(r"\n[ \t]*,?[ \t]*\{")
+
+# Huge fields are read whole and cut to the configured length by the loader (as for JSON), not dropped.
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 
 def looks_like(text: str) -> bool:
@@ -54,7 +64,7 @@ def looks_like_json(text: str) -> bool:
     first = next((line for line in text.split("\n", 50)[:50] if line.strip()), "")
     try:
         return isinstance(json.loads(first), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
@@ -92,8 +102,17 @@ def parse_csv(path: str, text: str, delimiter: str | None = None) -> ParseResult
 
 
 def _numbered_rows(path: str, text: str, delimiter: str, result: ParseResult):
-    """(first physical line, cells) of each non-blank row; a row the csv module rejects is a Skip."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    """(first physical line, cells) of each non-blank row; a row the csv module rejects is a Skip. A row
+    whose quote is never closed runs to the end of the file: it is a Skip at its line, and reading starts
+    again on the line after it."""
+    lines = text.split("\n")
+    total = len(lines) - (1 if text.endswith("\n") else 0)
+    offset = 0  # physical lines before the text the current reader reads
+
+    def reader_from(line: int):
+        return csv.reader(io.StringIO("\n".join(lines[line:]), newline=""), delimiter=delimiter)
+
+    reader = reader_from(0)
     end = 0
     while True:
         start = end + 1
@@ -104,9 +123,23 @@ def _numbered_rows(path: str, text: str, delimiter: str, result: ParseResult):
         except csv.Error as error:
             result.skipped.append(Skip(path, start, "malformed CSV row", str(error)))
             row = []
-        end = reader.line_num  # quoted fields may span lines: line_num is the row's last line
+        end = offset + reader.line_num  # quoted fields may span lines: line_num is the row's last line
+        if end >= total and end > start and _quote_left_open("\n".join(lines[start - 1:]), delimiter):
+            result.skipped.append(Skip(path, start, "malformed CSV row",
+                                       "a quote opened on this line is never closed; the rows after it are read"))
+            offset, end = start, start
+            reader = reader_from(start)
+            continue
         if any(cell.strip() for cell in row):
             yield start, row
+
+
+def _quote_left_open(text: str, delimiter: str) -> bool:
+    try:
+        next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True), None)
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
 
 
 def _delimiter(header: str) -> str:
@@ -142,7 +175,11 @@ def parse_json(path: str, text: str) -> ParseResult:
 
 
 def parse_jsonl(path: str, text: str) -> ParseResult:
-    """One JSON object per line; a bad line is a Skip and the rest are read."""
+    """One JSON object per line; a bad line is a Skip and the rest are read. A JSON array is read as one."""
+    if text.lstrip().startswith("["):
+        result = _parse_array(path, text)
+        result.warnings.insert(0, f"{path}:1: a JSON array, not JSON Lines (one object per line); read as an array")
+        return result
     result = ParseResult()
     for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
@@ -151,6 +188,9 @@ def parse_jsonl(path: str, text: str) -> ParseResult:
             obj = json.loads(line)
         except ValueError as error:
             result.skipped.append(Skip(path, number, "malformed JSON line", getattr(error, "msg", str(error))))
+            continue
+        except RecursionError:
+            result.skipped.append(Skip(path, number, "malformed JSON line", "nested too deeply to read"))
             continue
         _add_object(result, path, number, obj)
     return result
@@ -169,10 +209,14 @@ def _parse_array(path: str, text: str) -> ParseResult:
         counted = index
         try:
             obj, index = decoder.raw_decode(text, index)
-        except ValueError as error:
-            detail = getattr(error, "msg", str(error))
-            result.skipped.append(Skip(path, getattr(error, "lineno", line), "malformed JSON", detail))
-            return result
+        except (ValueError, RecursionError) as error:
+            detail = getattr(error, "msg", "nested too deeply to read")
+            result.skipped.append(Skip(path, line, "malformed JSON", detail))
+            resume = _NEXT_OBJECT.search(text, index + 1)
+            if resume is None:
+                return result
+            index = resume.end() - 1  # at the next object's "{"
+            continue
         _add_object(result, path, line, obj)
 
 
@@ -188,7 +232,13 @@ def _add_object(result: ParseResult, path: str, line: int, obj: Any) -> None:
         return
     columns = _column_map(list(obj))
     keys = list(obj)
-    result.papers.append(_paper(path, line, {name: obj[keys[i]] for name, i in columns.items()}))
+    values = {name: obj[keys[i]] for name, i in columns.items()}
+    wrong = [name for name in TEXT_FIELDS if isinstance(values.get(name), (list, dict))]
+    if wrong:
+        kinds = ", ".join(f"{name} is {'a list' if isinstance(values[name], list) else 'an object'}" for name in wrong)
+        result.skipped.append(Skip(path, line, "field not text", f"{kinds}; expected text"))
+        return
+    result.papers.append(_paper(path, line, values))
 
 
 # --- both ----------------------------------------------------------------------------------------

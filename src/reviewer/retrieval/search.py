@@ -128,14 +128,12 @@ def search(library, query: str, *, k: int = 10, mode: Mode = "hybrid", use_mmr: 
 
 def _cosine(library, query_vec: np.ndarray, depth: int, allowed) -> list[tuple[str, float]]:
     """Plain cosine ranking: the exact nearest ``depth`` papers of the vector mirror (see :func:`exact_nearest`)."""
-    library.store.refresh()  # another process may have written: the mirror follows the collection's revision
     return exact_nearest(library.vector_mirror(), query_vec, depth, allowed)
 
 
 def _dense(library, query: str, query_vec: np.ndarray, depth: int, allowed, bm25: list[tuple[str, float]]):
     """Dense ranking of the candidates: whole-query cosine + sentence-window coverage."""
-    store = library.store
-    store.refresh()  # another process may have written: the mirror follows the collection's revision
+    store = library.store  # Library.search has re-read the collection's revision (another process may write)
     nearest = exact_nearest(library.vector_mirror(), query_vec, depth, allowed)
     candidates = list(dict.fromkeys([key for key, _ in nearest] + [key for key, _ in bm25]))
     if not candidates:

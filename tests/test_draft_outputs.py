@@ -130,7 +130,7 @@ def test_review_json_round_trips_with_sentences_verdicts_and_references():
     assert data["outline"] == ["Pretraining data", "Mechanisms & circuits"]
     assert [t["keys"] for t in data["themes"]] == [[MIX, NOISE], [CIRCUITS, UNCITED]]
     assert data["introduction"][0] == {"text": EXTRACTIVE_NOTE, "keys": [], "support": "unchecked", "score": None,
-                                       "reason": "", "original": None}
+                                       "reason": "", "original": None, "quote": None}
     assert data["introduction"][1]["score"] == 0.8123 and data["introduction"][1]["keys"] == [MIX, CIRCUITS]
     rewritten = data["sections"][0]["paragraphs"][0][0]
     assert rewritten["support"] == "rewritten" and rewritten["original"] == f"Rare tokens are all you need [{MIX}]."

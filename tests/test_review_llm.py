@@ -148,9 +148,9 @@ def test_verdicts_rewrites_flags_and_warnings(library, tmp_path):
         "This shows that compression is a solved problem in every setting."]
     assert draft.warnings == [
         "4 of the 14 papers retrieved were left out: their similarity to the topic is under 0.3 "
-        "(REVIEWER_GATE__PAPER_THRESHOLD) and none is in the top 3 of a retriever: ramirez2023activation, "
-        "costa2023underwater, dubois2022sourdough, "
-        "fischer2022quantizationaware",
+        "(REVIEWER_GATE__PAPER_THRESHOLD) and none is in the top 3 of a retriever: fischer2022quantizationaware, "
+        "ramirez2023activation, dubois2022sourdough, "
+        "costa2023underwater",
         "section 'Parameter-efficient fine-tuning': removed citation(s) of keys that were not among its papers: "
         "novak2024fourbit",
         "section 'Quantization': removed citation(s) of keys that were not among its papers: smith2099made",

@@ -18,9 +18,9 @@ from reviewer.llm import Usage
 # Shown under the title of every file an extractive (no-LLM) draft writes. An introduction sentence with
 # exactly this text is that note, not part of the introduction (it is rendered once, under the title).
 EXTRACTIVE_NOTE = (
-    "No LLM is configured, so this draft is extractive: each section quotes the most central sentences of its "
-    "theme's papers, and themes are named by their most distinctive terms. Set REVIEWER_LLM_BASE_URL (e.g. a "
-    "local Ollama or llama.cpp server) or OPENAI_API_KEY for a written review."
+    "No LLM is configured, so this draft is extractive: each section quotes one sentence from each of its "
+    "theme's papers most relevant to the topic, and themes are named by their most distinctive terms. Set "
+    "REVIEWER_LLM_BASE_URL (e.g. a local Ollama or llama.cpp server) or OPENAI_API_KEY for a written review."
 )
 FILES = ("review.md", "references.bib", "review.tex", "review.json", "themes.png")
 
@@ -53,6 +53,7 @@ class Sentence:
     score: float | None = None  # the support check's score (offline: similarity), when it has one
     reason: str = ""  # why it was judged unsupported (or rewritten)
     original: str | None = None  # the first version, when the sentence was rewritten
+    quote: str | None = None  # extractive engine: the abstract's sentence this one quotes, verbatim
 
     @property
     def flagged(self) -> bool:
@@ -327,7 +328,8 @@ def _round(value: float | None) -> float | None:
 
 def _sentence_dict(sentence: Sentence) -> dict:
     return {"text": sentence.text, "keys": list(sentence.keys), "support": sentence.support,
-            "score": _round(sentence.score), "reason": sentence.reason, "original": sentence.original}
+            "score": _round(sentence.score), "reason": sentence.reason, "original": sentence.original,
+            "quote": sentence.quote}
 
 
 def _reference_dict(paper: Paper) -> dict:

@@ -3,23 +3,9 @@
 Two checkers, the same verdicts (``reviewer.draft.SUPPORTED`` / ``REWRITTEN`` / ``UNSUPPORTED``, stored on
 each :class:`reviewer.draft.Sentence` with a score and a reason):
 
-* **Offline** (:func:`check_offline`, no model): the sentence, with its citations stripped, is compared with
-  the sentences (and title) of the abstracts it cites.
-
-      score = COSINE_WEIGHT * max cosine(sentence, abstract sentence)      (all-MiniLM-L6-v2)
-            + (1 - COSINE_WEIGHT) * overlap                                 (share of its content words found
-                                                                             in the cited titles and abstracts)
-
-  A sentence is supported when ``score >= OFFLINE_THRESHOLD`` (0.5). Calibration: 35 hand-written sentences
-  (14 about sample-corpus papers; 21 about the fixture papers of tests/fixtures/review, which are the table
-  in tests/test_support.py). The 19 faithful paraphrases scored 0.59-0.87, but for one loose two-paper
-  summary (0.46); the 16 sentences citing the wrong paper, or claiming what the abstract does not discuss,
-  scored 0.16-0.48, but for one that reuses much of its two cited abstracts' wording (0.57). At 0.5, 18 of
-  19 supported sentences pass and 15 of 16 unsupported ones are flagged; quotes (the extractive engine's
-  sentences) score about 1.0.
-  The check sees topic and wording, not truth: a wrong number in an otherwise faithful sentence passes.
-  With several keys the abstracts are pooled (the best sentence of any of them counts). The offline check
-  cannot rewrite: what fails is flagged.
+* **Offline** (:func:`check_offline`, no model): embedding similarity and term overlap with the cited
+  abstracts, a calibrated threshold and contradiction cues; it lives with the rest of the no-model engine in
+  :mod:`reviewer.extractive.support` (re-exported here).
 
 * **With the model** (:func:`check_with_llm`): one structured call per section judges every citing sentence
   against the abstracts it cites; the unsupported ones are rewritten once (one structured call), the
@@ -31,110 +17,17 @@ Sentences that cite nothing are not checked here (the chain flags uncited claims
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 
-import numpy as np
 from pydantic import BaseModel, Field
 
-from reviewer import citations, extractive, prompts
+from reviewer import citations, prompts
 from reviewer.corpus.model import Paper
 from reviewer.draft import REWRITTEN, SUPPORTED, UNSUPPORTED, Sentence
+from reviewer.extractive.support import (COSINE_WEIGHT, OFFLINE_THRESHOLD, check_offline, content_words,  # noqa: F401
+                                         offline_scores, overlap, source_sentences, strip_citations)
 from reviewer.llm import StructuredOutputError, Usage
 from reviewer.text import excerpt, strip_special_tokens
-
-COSINE_WEIGHT = 0.6
-OFFLINE_THRESHOLD = 0.5
-
-_WORD = re.compile(r"[a-z][a-z0-9\-]+")
-_STOP = frozenset("""
-    a about above after again against all also am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each few for from further had has have having
-    he her here hers herself him himself his how i if in into is it its itself just me more most my myself no
-    nor not now of off on once only or other our ours ourselves out over own same she should so some such than
-    that the their theirs them themselves then there these they this those through to too under until up very
-    was we were what when where which while who whom why will with would you your yours yourself yourselves
-    may might must shall one two three many much well thus however therefore whereas whether within without
-    paper papers work works study studies show shows shown propose proposes proposed present presents
-    approach method methods result results using use used uses new novel based authors report reports
-    reported find finds found demonstrate demonstrates et al
-""".split())
-
-
-# ------------------------------------------------------------------------------------------ offline
-def strip_citations(text: str) -> str:
-    """``text`` without its ``[key]`` citations (and the space before them)."""
-    text = citations.CITATION.sub("", text)
-    text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)
-    return " ".join(text.split())
-
-
-def content_words(text: str) -> set[str]:
-    """Lowercased words of ``text`` that carry content (no stop words), lightly stemmed."""
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ations", "ation", "ings", "ing", "ies", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
-
-
-def overlap(sentence: str, sources: Sequence[str]) -> float:
-    """Share of the content words of ``sentence`` that occur in ``sources`` (0 when it has none)."""
-    words = content_words(sentence)
-    if not words:
-        return 0.0
-    found = set().union(*(content_words(s) for s in sources)) if sources else set()
-    return len(words & found) / len(words)
-
-
-def source_sentences(paper: Paper) -> list[str]:
-    """What a citation of ``paper`` can be checked against: its title and its abstract's sentences."""
-    return [paper.title.strip()] + extractive.sentences(paper.abstract)
-
-
-def offline_scores(texts: Sequence[str], cited: Sequence[Sequence[str]], papers: Mapping[str, Paper],
-                   embedder, known: Mapping[str, np.ndarray] | None = None) -> list[tuple[float, float, float]]:
-    """(score, max cosine, overlap) of each sentence ``texts[i]`` against the papers ``cited[i]``.
-
-    Every distinct text is embedded once, in one batch; ``known``: vectors already computed, by text."""
-    plain = [strip_citations(t) for t in texts]
-    sources = {key: source_sentences(papers[key]) for keys in cited for key in keys if key in papers}
-    vectors = dict(known or {})
-    pool = sorted(({s for group in sources.values() for s in group} | {p for p in plain if p}) - set(vectors))
-    if pool:
-        vectors.update(zip(pool, embedder.embed_array(pool)))
-    out = []
-    for text, keys in zip(plain, cited):
-        own = [s for key in keys if key in sources for s in sources[key]]
-        if not text or not own:
-            out.append((0.0, 0.0, 0.0))
-            continue
-        cosine = float(max(np.dot(vectors[text], vectors[s]) for s in own))
-        share = overlap(text, [papers[k].title + " " + papers[k].abstract for k in keys if k in papers])
-        score = COSINE_WEIGHT * max(cosine, 0.0) + (1 - COSINE_WEIGHT) * share
-        out.append((round(score, 4), round(cosine, 4), round(share, 4)))
-    return out
-
-
-def check_offline(sentences: Sequence[Sentence], papers: Mapping[str, Paper], embedder,
-                  threshold: float = OFFLINE_THRESHOLD, known: Mapping[str, np.ndarray] | None = None) -> None:
-    """Set ``support``, ``score`` and ``reason`` of every citing sentence (in place) by :func:`offline_scores`."""
-    citing = [s for s in sentences if s.keys]
-    if not citing:
-        return
-    scores = offline_scores([s.text for s in citing], [s.keys for s in citing], papers, embedder, known)
-    for sentence, (score, cosine, share) in zip(citing, scores):
-        sentence.score = score
-        if score >= threshold:
-            sentence.support, sentence.reason = SUPPORTED, ""
-        else:
-            sentence.support = UNSUPPORTED
-            sentence.reason = (f"offline check: score {score:.2f} < {threshold:.2f} (closest sentence of "
-                               f"{'; '.join(sentence.keys)}: cosine {cosine:.2f}; {share:.0%} of its content words "
-                               "appear in the cited abstracts)")
 
 
 # ------------------------------------------------------------------------------------------ with the model

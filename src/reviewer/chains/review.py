@@ -2,7 +2,7 @@
 
 Steps (each reported to ``progress``, see below):
 
-1. **retrieve** — hybrid search with MMR for breadth (``max_papers``); the evidence gate (:mod:`reviewer.gate`)
+1. **retrieve** — search (``max_papers``, in relevance order; the themes give the draft its breadth); the evidence gate (:mod:`reviewer.gate`)
    decides whether the collection covers the topic at all — if not, :class:`NotFoundError` is raised ("no paper
    in this collection is about ..."): a draft about nothing is not written — and drops the papers it does not
    admit.
@@ -13,13 +13,15 @@ Steps (each reported to ``progress``, see below):
    the sections (given the terms and titles, not the abstracts). Offline: themes are named by their terms.
 4. **sections** (map) — each section is written from its own theme's papers only (their abstracts packed
    into ``settings.llm.evidence_tokens``); cited keys outside the theme are removed and reported; claims
-   without a citation are flagged. Offline: the theme's most central abstract sentences, quoted with ``[key]``.
+   without a citation are flagged. Offline: one quoted sentence from each of the most relevant papers
+   (:mod:`reviewer.extractive.draft`: the citation budget goes to themes by relevance, not in fixed quotas).
 5. **support check** — every citing sentence against the abstracts it cites (:mod:`reviewer.support`): with
    the model one call per section, unsupported sentences rewritten once, still unsupported ones flagged;
    offline by embedding similarity and term overlap.
 6. **introduction** (reduce) — with a model: the introduction and one transition per later section, written
    from the outline and a two-sentence summary of each section, never from all abstracts, so no prompt grows
-   with the number of papers beyond one theme's evidence. Offline: a fixed line saying the draft is extractive.
+   with the number of papers beyond one theme's evidence. Offline: the engine's note and one line naming the topic
+   (in a short form), the papers and the themes.
 
 Token use is bounded: the largest prompt is one theme's evidence (<= ``evidence_tokens``) plus instructions;
 a draft costs 1 + K (sections) + up to 3K (support) + 1 calls. ``Draft.usage`` sums every call.
@@ -41,9 +43,10 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel, Field
 
-from reviewer import citations, extractive, gate, grounding, prompts, support
+from reviewer import citations, gate, grounding, prompts, support
 from reviewer import themes as theming
-from reviewer.draft import EXTRACTIVE_NOTE, UNSUPPORTED, Draft, Section, Sentence, Theme
+from reviewer.draft import EXTRACTIVE_NOTE, UNSUPPORTED, Draft, Section, Sentence, Theme  # noqa: F401
+from reviewer.extractive import draft as offline
 from reviewer.errors import InputError, NotFoundError
 from reviewer.evidence import Evidence, pack_shared
 from reviewer.llm import LLM, StructuredOutputError
@@ -51,9 +54,6 @@ from reviewer.llm import LLM, StructuredOutputError
 ProgressFn = Callable[[str, int, int], None]
 STEPS = ("retrieve", "cluster", "outline", "sections", "support check", "introduction")
 
-SECTION_SENTENCES = 6  # extractive: most sentences quoted per section
-REDUNDANCY = 1.0  # extractive: weight of a sentence's similarity to those already quoted
-MAX_QUOTE_WORDS = 80  # extractive: longer "sentences" are quoted only when a theme has no other
 NAME_TERMS = 3  # extractive: terms in a theme's name
 SUMMARY_SENTENCES = 2  # the reduce step sees this many sentences of each section
 SUMMARY_WORDS = 60
@@ -122,7 +122,7 @@ def review(library, topic: str, *, max_papers: int = 30, themes: int | None = No
                               evidence_tokens=library.settings.llm.evidence_tokens)
         _write_with_llm(library, draft, clustering, terms, relevance, llm, use_cache, report)
     else:
-        _write_extractive(library, draft, clustering, terms, report)
+        _write_extractive(library, draft, clustering, terms, keys, max_papers, report)
     return draft
 
 
@@ -132,7 +132,7 @@ def _retrieve(library, topic: str, max_papers: int) -> tuple[dict[str, float], l
     if not len(library):
         raise NotFoundError("the library is empty, so there is nothing to review: add papers with "
                             "`reviewer ingest PATH` first")
-    hits = library.search(topic, k=max_papers, mmr=True)
+    hits = library.search(topic, k=max_papers)
     decision = gate.decide(library, topic, hits)
     if not decision.answerable:
         raise NotFoundError(f"no paper in this collection is about {topic!r} ({decision.reason()}): ingest papers "
@@ -163,81 +163,39 @@ def _base_themes(clustering, terms) -> list[Theme]:
 
 
 # ------------------------------------------------------------------------------------------- offline engine
-def _write_extractive(library, draft: Draft, clustering, terms, report) -> None:
+def _write_extractive(library, draft: Draft, clustering, terms, relevance_order, max_papers, report) -> None:
     draft.themes = _base_themes(clustering, terms)
     report("outline", 0, 1)
     report("outline", 1, 1)
     topic_vector = library.embedder.embed_array([draft.topic])[0]
     known: dict[str, np.ndarray] = {}  # sentence vectors, embedded once for both steps
+    quotes = offline.budget(max_papers)
+    draft.settings["quotes"] = quotes
     report("sections", 0, len(draft.themes))
+    allocation = offline.allocate(draft.papers, draft.themes, clustering.centroids, relevance_order, quotes,
+                                  library.embedder, topic_vector, known)
+    left_out = []
     for i, theme in enumerate(draft.themes):
-        sentences = _central_sentences(library.embedder, draft.papers, theme.keys, clustering.centroids[theme.id],
-                                       topic_vector, known)
-        draft.sections.append(Section(theme, theme.name, [sentences] if sentences else []))
+        sentences = allocation[theme.id]
+        if sentences:
+            draft.sections.append(Section(theme, theme.name, [sentences]))
+        else:
+            left_out.append(theme)
         report("sections", i + 1, len(draft.themes))
+    if left_out:
+        draft.warnings.append(
+            f"{len(left_out)} theme(s) hold none of the {quotes} papers most relevant to the topic and have no "
+            "section: " + "; ".join(f"{t.name} ({', '.join(t.keys)})" for t in left_out)
+            + " (more papers are quoted with a larger --max-papers)")
 
     report("support check", 0, len(draft.sections))
     for i, section in enumerate(draft.sections):
         support.check_offline(section.sentences(), draft.papers, library.embedder, known=known)
         report("support check", i + 1, len(draft.sections))
     report("introduction", 0, 1)
-    names = "; ".join(t.name for t in draft.themes)
-    draft.introduction = [
-        Sentence(EXTRACTIVE_NOTE),
-        Sentence(f"It reviews {len(draft.papers)} paper{'s' if len(draft.papers) != 1 else ''} on {draft.topic} in "
-                 f"{len(draft.themes)} theme{'s' if len(draft.themes) != 1 else ''}, found by clustering their "
-                 f"embeddings: {names}."),
-    ]
+    quoted = len({k for s in draft.sections for sentence in s.sentences() for k in sentence.keys})
+    draft.introduction = offline.introduction(draft.topic, len(draft.papers), quoted, draft.themes)
     report("introduction", 1, 1)
-
-
-def _central_sentences(embedder, papers, keys: list[str], centroid, topic_vector,
-                       known: dict[str, np.ndarray]) -> list[Sentence]:
-    """The theme's most central abstract sentences, each quoted with its ``[key]``.
-
-    Centrality is the cosine to the theme's centroid plus the cosine to the topic; sentences are taken by
-    maximal marginal relevance (centrality minus ``REDUNDANCY`` times the best cosine to a sentence already
-    taken), so that five papers' near-identical opening lines do not fill the section. At most one sentence
-    per paper (two in themes of fewer than three papers). The vectors it computes are added to ``known``."""
-    pool = [(s, key) for key in keys for s in extractive.sentences(papers[key].abstract)]
-    # A "sentence" of hundreds of words is an abstract without full stops: quote it only if nothing else is left.
-    pool = [(s, key) for s, key in pool if len(s.split()) <= MAX_QUOTE_WORDS] or pool
-    if not pool:
-        return []
-    vectors = embedder.embed_array([s for s, _ in pool])
-    for (sentence, _), vector in zip(pool, vectors):  # as the support check will look them up
-        known[sentence] = known[support.strip_citations(_quote(sentence))] = vector
-    centroid = centroid / (np.linalg.norm(centroid) or 1.0)
-    centrality = np.round(vectors @ centroid + vectors @ topic_vector, 6)
-    per_paper = 1 if len(keys) >= 3 else 2
-    taken: dict[str, int] = {}
-    chosen: list[int] = []
-    while len(chosen) < SECTION_SENTENCES:
-        open_ = [i for i in range(len(pool)) if i not in chosen and taken.get(pool[i][1], 0) < per_paper]
-        if not open_:
-            break
-        similarity = (vectors[open_] @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(open_))
-        gain = np.round(centrality[open_] - REDUNDANCY * similarity, 6)
-        best = min(range(len(open_)), key=lambda j: (-gain[j], pool[open_[j]][1], open_[j]))
-        chosen.append(open_[best])
-        taken[pool[open_[best]][1]] = taken.get(pool[open_[best]][1], 0) + 1
-    out = []
-    for i in chosen:
-        sentence, key = pool[i]
-        out.append(Sentence(_cited(_quote(sentence), key), [key]))
-    return out
-
-
-def _cited(text: str, key: str) -> str:
-    """``text`` with ``[key]`` before its final full stop (or ? or !), as a citation sits in a paper."""
-    if text[-1:] in (".", "!", "?") and not text.endswith("..."):
-        return f"{text[:-1].rstrip()} [{key}]{text[-1]}"
-    return f"{text} [{key}]"
-
-
-def _quote(sentence: str) -> str:
-    """An abstract's sentence as quoted: its square brackets become parentheses (not mistaken for citations)."""
-    return sentence.strip().replace("[", "(").replace("]", ")")
 
 
 # ------------------------------------------------------------------------------------------- LLM engine

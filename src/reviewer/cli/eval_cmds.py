@@ -210,3 +210,125 @@ def abstain(
                                         "groups": [r.to_dict() for r in measure.rates(outcomes)],
                                         "outcomes": [o.to_dict() for o in outcomes]}, indent=1))
         console().print(f"wrote {json_out}")
+
+
+@app.command("citations")
+def citations(
+    dataset: Annotated[Path, typer.Argument(help="Folder with corpus.jsonl and answers.jsonl (expert answers with cited_ids), e.g. ../shared/eval/scholarqa-multi.")],
+    system: Annotated[Optional[list[str]], typer.Option("--system", help="ask or review; repeat for both (default: both).")] = None,
+    limit: Annotated[Optional[int], typer.Option("--limit", help="Only the first N questions (a quick look).")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write every question's citations and scores to this JSON file.")] = None,
+) -> None:
+    """Citation recall, precision and F1 of `ask` and `review` against the papers an expert cited, next to plain
+    search returning as many papers (the baseline), with wins/losses and a paired randomization test. Uses the
+    model when one is configured (REVIEWER_LLM_BASE_URL), else the extractive engine."""
+    from rich.table import Table
+
+    from reviewer.errors import InputError
+    from reviewer.evaluation import citations as measure
+    from reviewer.evaluation.beir import load_beir
+    from reviewer.evaluation.harness import eval_db, open_eval_library
+
+    systems = system or list(measure.SYSTEMS)
+    unknown = [s for s in systems if s not in measure.SYSTEMS]
+    if unknown:
+        raise InputError(f"unknown system(s) {', '.join(unknown)}: use ask or review")
+    answers = measure.load_answers(dataset)[:limit]
+    with _bar(dataset.name) as bar:
+        library = open_eval_library(load_beir(dataset), eval_db(dataset), progress=_updater(bar, "indexing corpus"))
+        llm = library.llm()
+        outcomes = measure.run(library, answers, systems, llm=llm, progress=_updater(bar, "questions"))
+    engine = f"model {llm.model_name}" if llm is not None else "extractive engine (no model configured)"
+    table = Table(title=f"citations vs the expert's on {dataset.name} ({len(answers)} questions, {engine}); "
+                        "baseline: plain search, as many papers")
+    for column in ("system", "answered", "cited", "recall", "baseline", "precision", "baseline ", "F1", "baseline  ",
+                   "F1 wins/losses", "p"):
+        table.add_column(column, justify="left" if column == "system" else "right")
+    summaries = measure.summarise(outcomes, dataset.name)
+    for s in summaries:
+        f1 = s.tests["f1"]
+        table.add_row(s.system, f"{s.answered}/{s.questions}", f"{s.mean['cited']:.1f}", f"{s.mean['recall']:.3f}",
+                      f"{s.baseline['recall']:.3f}", f"{s.mean['precision']:.3f}", f"{s.baseline['precision']:.3f}",
+                      f"{s.mean['f1']:.3f}", f"{s.baseline['f1']:.3f}", f"{f1.wins}/{f1.losses}", f"{f1.p_value:.3f}")
+    wide_console(130).print(table)
+    if json_out:
+        json_out.write_text(json.dumps({"dataset": dataset.name, "engine": engine, "summaries": [s.to_dict() for s in summaries],
+                                        "outcomes": [o.to_dict() for o in outcomes]}, indent=1))
+        console().print(f"wrote {json_out}")
+
+
+@app.command("support")
+def support(
+    files: Annotated[list[Path], typer.Argument(help="Labelled pairs: scifact-train/support.jsonl, a folder with answers.jsonl (scholarqa-multi: expert citing sentences vs a mismatched snippet), or JSONL of {sentence, abstract, label} (e.g. benchmarks/support/handwritten.jsonl).")],
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help="The threshold to report at (default: the offline check's).")] = None,
+) -> None:
+    """The offline support check on labelled pairs: ROC AUC (SUPPORT vs NOINFO; SUPPORT vs CONTRADICT), the share
+    of each label passed at the threshold, what the contradiction cue flags, and the threshold that best separates
+    SUPPORT from NOINFO over all the files while passing at least 80% of each file's SUPPORT pairs."""
+    from rich.table import Table
+
+    from reviewer.evaluation import sentences as measure
+    from reviewer.extractive.support import OFFLINE_THRESHOLD
+    from reviewer.index.embedder import make_embedder
+
+    threshold = OFFLINE_THRESHOLD if threshold is None else threshold
+    embedder = make_embedder()
+    results = []
+    for file in files:
+        pairs = measure.load_pairs(file)
+        with err_console().status(f"scoring {len(pairs)} pairs of {file}"):
+            name = file.name if file.is_dir() else f"{file.parent.name}/{file.name}"
+            results.append(measure.measure_support(name, pairs, measure.support_scores(pairs, embedder), threshold))
+    table = Table(title=f"offline support check at threshold {threshold:g}")
+    for column in ("file", "pairs", "AUC S/N", "AUC S/C", "SUPPORT passed", "NOINFO flagged", "CONTRADICT flagged",
+                   "cue: CONTRADICT", "cue: SUPPORT"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+
+    def share(value):
+        return "-" if value is None else f"{value:.0%}"
+
+    for r in results:
+        flagged = {k: 1 - v for k, v in r.passed.items()}
+        table.add_row(r.name, " ".join(f"{k[0]}{v}" for k, v in sorted(r.counts.items())),
+                      "-" if r.auc is None else f"{r.auc:.3f}", "-" if r.auc_contradict is None else f"{r.auc_contradict:.3f}",
+                      share(r.passed.get("SUPPORT")), share(flagged.get("NOINFO")), share(flagged.get("CONTRADICT")),
+                      share(r.cue.get("CONTRADICT")), share(r.cue.get("SUPPORT")))
+    wide_console(130).print(table)
+    best, accuracy = measure.best_threshold(results)
+    if best:
+        console().print(f"best threshold over these files (mean balanced accuracy, SUPPORT passed >= "
+                        f"{measure.MIN_PASS:.0%} in each): {best:g} ({accuracy:.3f})")
+    else:
+        console().print(f"no threshold passes {measure.MIN_PASS:.0%} of the SUPPORT pairs of every file")
+
+
+@app.command("rationale")
+def rationale(
+    file: Annotated[Path, typer.Argument(help="scifact-train/support.jsonl (pairs with the indices of their rationale sentences).")],
+) -> None:
+    """How often the sentence the extractive engine would quote from an abstract for a claim is one of its
+    annotated rationale sentences, vs the plain most similar sentence (SUPPORT and CONTRADICT pairs)."""
+    from rich.table import Table
+
+    from reviewer.evaluation import sentences as measure
+    from reviewer.evaluation.paired import paired
+    from reviewer.index.embedder import make_embedder
+
+    pairs = measure.load_pairs(file)
+    with err_console().status(f"scoring the sentences of {len(pairs)} pairs"):
+        result = measure.measure_rationale(pairs, make_embedder())
+    test = paired(file.name, "hit", {k: v[0] for k, v in result.per_pair.items()},
+                  {k: v[1] for k, v in result.per_pair.items()})
+    table = Table(title=f"rationale sentence chosen, {result.pairs} pairs of {file}")
+    for column in ("label", "pairs", "most similar", "engine"):
+        table.add_column(column, justify="left" if column == "label" else "right")
+    labels = sorted(set(result.plain) | set(result.engine))
+    counts = {label: sum(1 for p in pairs if p.label == label and p.rationale) for label in labels}
+    for label in labels:
+        table.add_row(label, str(counts[label]), f"{result.plain.get(label, 0) / counts[label]:.1%}",
+                      f"{result.engine.get(label, 0) / counts[label]:.1%}")
+    table.add_row("all", str(result.pairs), f"{sum(result.plain.values()) / result.pairs:.1%}",
+                  f"{sum(result.engine.values()) / result.pairs:.1%}")
+    console().print(table)
+    console().print(f"engine vs most similar: {test.wins} wins, {test.losses} losses, {test.ties} ties; "
+                    f"paired randomization p = {test.p_value:.3f}")

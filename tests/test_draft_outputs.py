@@ -125,7 +125,7 @@ def test_review_json_round_trips_with_sentences_verdicts_and_references():
     assert data == draft.to_dict()
     assert draft.to_json().endswith("}\n")
     assert data["topic"] == "in-context learning" and data["engine"] == "extractive"
-    assert data["note"] == EXTRACTIVE_NOTE
+    assert data["notice"] == EXTRACTIVE_NOTE
     assert list(data["settings"]) == ["max_papers", "model", "themes"]
     assert data["outline"] == ["Pretraining data", "Mechanisms & circuits"]
     assert [t["keys"] for t in data["themes"]] == [[MIX, NOISE], [CIRCUITS, UNCITED]]
@@ -179,7 +179,7 @@ def test_no_theme_map_without_two_mapped_papers(tmp_path):
 def test_llm_drafts_carry_no_extractive_note():
     draft = make_draft(engine="llm")
     assert "Note" not in draft.to_markdown() and "Note" not in draft.to_latex()
-    assert draft.to_dict()["note"] is None
+    assert draft.to_dict()["notice"] is None
 
 
 def test_an_unresolved_citation_is_refused_before_anything_is_written(tmp_path):

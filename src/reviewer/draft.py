@@ -19,7 +19,7 @@ from reviewer.llm import Usage
 # exactly this text is that note, not part of the introduction (it is rendered once, under the title).
 EXTRACTIVE_NOTE = (
     "No LLM is configured, so this draft is extractive: each section quotes the most central sentences of its "
-    "theme's papers, and themes are named by their most distinctive terms. Set REVIEWER_LLM_BASE_URL (e.g. a "
+    "theme's papers, and themes are named by their most distinctive terms. Set REVIEWER_LLM__BASE_URL (e.g. a "
     "local Ollama or llama.cpp server) or OPENAI_API_KEY for a written review."
 )
 FILES = ("review.md", "references.bib", "review.tex", "review.json", "themes.png")
@@ -99,6 +99,11 @@ class Draft:
     usage: Usage = field(default_factory=Usage)
     settings: dict = field(default_factory=dict)  # what produced it (max_papers, themes, model, ...), for review.json
 
+    @property
+    def notice(self) -> str | None:
+        """The extractive engine's notice (no LLM configured); None with a model."""
+        return EXTRACTIVE_NOTE if self.engine == "extractive" else None
+
     def all_sentences(self) -> list[Sentence]:
         return self.introduction + [s for section in self.sections for s in section.sentences()]
 
@@ -166,7 +171,7 @@ class Draft:
         return {
             "topic": self.topic,
             "engine": self.engine,
-            "note": EXTRACTIVE_NOTE if self.engine == "extractive" else None,
+            "notice": self.notice,
             "settings": _jsonable(self.settings),
             "themes": [{"id": t.id, "name": t.name, "terms": list(t.terms), "keys": list(t.keys),
                         "summary": t.summary} for t in self.themes],

@@ -17,7 +17,7 @@ from reviewer.evidence import Evidence
 
 NO_LLM_NOTE = (
     "No LLM is configured, so this answer is extractive: the collection's most relevant sentences, quoted. "
-    "Set REVIEWER_LLM_BASE_URL (e.g. a local Ollama or llama.cpp server) or OPENAI_API_KEY for written answers."
+    "Set REVIEWER_LLM__BASE_URL (e.g. a local Ollama or llama.cpp server) or OPENAI_API_KEY for written answers."
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 MIN_WORDS = 5

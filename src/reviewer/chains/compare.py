@@ -71,7 +71,7 @@ _NOT_REPORTED_WORDS = {"", "not reported", "not mentioned", "not stated", "not a
 
 NO_LLM_NOTE = (
     "No LLM is configured, so this table is extractive: each cell quotes the sentence of that method's papers "
-    "most similar to the aspect. Set REVIEWER_LLM_BASE_URL (e.g. a local Ollama or llama.cpp server) or "
+    "most similar to the aspect. Set REVIEWER_LLM__BASE_URL (e.g. a local Ollama or llama.cpp server) or "
     "OPENAI_API_KEY for written cells."
 )
 
@@ -103,6 +103,11 @@ class Comparison:
     topic: str | None = None
     papers: dict[str, Paper] = field(default_factory=dict, repr=False)  # every cited paper, by key
 
+    @property
+    def notice(self) -> str | None:
+        """The extractive engine's one-line notice (no LLM configured), never part of the table; None with a model."""
+        return NO_LLM_NOTE if self.engine == "extractive" else None
+
     def cell(self, method: str, aspect: str) -> Cell:
         return self.cells[method][aspect]
 
@@ -122,7 +127,7 @@ class Comparison:
         """The comparison as JSON-able data."""
         return {
             "topic": self.topic, "engine": self.engine,
-            "note": NO_LLM_NOTE if self.engine == "extractive" else None,
+            "notice": self.notice,
             "methods": self.methods, "aspects": self.aspects,
             "rows": [{"method": m, "cells": {a: {"text": c.text, "keys": c.keys} for a, c in self.cells[m].items()}}
                      for m in self.methods],
@@ -132,9 +137,9 @@ class Comparison:
             "warnings": self.warnings, "usage": self.usage.to_dict(),
         }
 
-    def to_markdown(self, note: bool = True) -> str:
-        """A Markdown pipe table (each cell: text then ``[key; key]``), then the cited papers; the extractive
-        engine's note heads it unless ``note`` is False (a front end that shows the note apart)."""
+    def to_markdown(self, note: bool = False) -> str:
+        """A Markdown pipe table (each cell: text then ``[key; key]``), then the cited papers. The extractive
+        engine's notice is :attr:`notice`, apart; ``note=True`` puts it above the table as a quote."""
         lines = [f"> {NO_LLM_NOTE}", ""] if note and self.engine == "extractive" else []
         lines.append("| " + " | ".join(["Method", *(_md(a.capitalize()) for a in self.aspects)]) + " |")
         lines.append("|" + " --- |" * (len(self.aspects) + 1))
@@ -364,10 +369,10 @@ def _packed(items: list[Evidence], budget: int, model: str | None, method: str, 
     packed = pack(items, budget, model)
     if packed.truncated:
         warnings.append(f"{method}: the abstract of {', '.join(packed.truncated)} was cut to fit its share "
-                        f"({budget} tokens) of the evidence budget (REVIEWER_LLM_EVIDENCE_TOKENS)")
+                        f"({budget} tokens) of the evidence budget (REVIEWER_LLM__EVIDENCE_TOKENS)")
     if packed.dropped:
         warnings.append(f"{method}: {len(packed.dropped)} paper(s) did not fit its share ({budget} tokens) of the "
-                        "evidence budget (REVIEWER_LLM_EVIDENCE_TOKENS) and were not used: "
+                        "evidence budget (REVIEWER_LLM__EVIDENCE_TOKENS) and were not used: "
                         + ", ".join(e.key for e in packed.dropped))
     return packed.included
 

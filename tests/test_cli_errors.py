@@ -79,7 +79,8 @@ def test_a_json_setting_that_is_not_json(settings, monkeypatch, capsys):
     monkeypatch.delenv("REVIEWER_LLM__PRICES")
     monkeypatch.setenv("REVIEWER_LLM_PRICES", "cheap")  # the former name
     code, _, err = run_cli(monkeypatch, capsys, "stats")
-    assert code == 2 and err.startswith("error: REVIEWER_LLM_PRICES='cheap' is not valid: it takes a JSON value")
+    assert code == 2 and err.startswith("note: REVIEWER_LLM_PRICES is deprecated: rename it REVIEWER_LLM__PRICES\n"
+                                        "error: REVIEWER_LLM_PRICES='cheap' is not valid: it takes a JSON value")
 
 
 @pytest.mark.parametrize("command", [["search", "x"], ["papers"], ["show", "abc"], ["stats"], ["ask", "why?"],

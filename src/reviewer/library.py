@@ -178,7 +178,7 @@ class Library:
     def resolve_key(self, text: str) -> str:
         """The stored key ``text`` names: exactly, or as pasted (``[key]``, ``@key``, ``key.``), in any case.
         Raises NotFoundError with "did you mean ..." (the closest keys) when it names none."""
-        from reviewer.corpus.keys import closest, lookup
+        from reviewer.corpus.keys import closest, lookup, pasted_keys
 
         keys = self.records()
         found = lookup(text, keys)
@@ -186,7 +186,8 @@ class Library:
             return found
         near = closest(text, keys)
         hint = f"did you mean {', '.join(near)}? " if near else ""
-        raise NotFoundError(f"no paper with key {text.strip()!r}; {hint}`reviewer papers --grep WORD` lists keys")
+        shown = (pasted_keys(text) or [text.strip()])[0]
+        raise NotFoundError(f"no paper with key {shown!r}; {hint}`reviewer papers --grep WORD` lists keys")
 
     def resolve_keys(self, texts: Sequence[str], option: str = "--keys") -> tuple[list[str], list[str]]:
         """(the stored keys ``texts`` name, a warning per text that names none, with the closest keys)."""

@@ -170,7 +170,7 @@ def entry_for(command: str, question: str, result, library, *, text: str | None 
     settings = library.settings.llm
     uses_model = result.engine == "llm"
     return LogEntry(
-        command=command, question=question, engine=result.engine, library=str(library.settings.db),
+        command=command, question=question, engine=result.engine, library=library.settings.chroma_url or str(Path(library.settings.db).resolve()),
         text=text if text is not None else result.text, status=getattr(result, "status", None),
         model=(llm.model_name if llm is not None else settings.model) if uses_model else None,
         endpoint=endpoint_name(settings) if uses_model else None,

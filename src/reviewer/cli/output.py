@@ -196,3 +196,10 @@ class waiting:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def print_json(data) -> None:
+    """``data`` as one indented JSON document on stdout (UTF-8 as is)."""
+    import json
+
+    print(json.dumps(data, indent=2, ensure_ascii=False))

@@ -146,3 +146,40 @@ def test_a_refused_key_is_a_clear_error_and_exit_1(ask_db, monkeypatch, tmp_path
                                          "check your key")
     assert FAKE_KEY not in captured.err + captured.out
     assert vcr.play_count == 1
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("recorded/ask")
+@pytest.mark.parametrize("option", ["--model", "-m"])
+def test_model_option_chooses_the_model_over_the_environment_and_the_answer_is_logged(ask_db, monkeypatch, tmp_path,
+                                                                                   vcr, option):
+    """The recorded request names the model "smollm2": with another model in the environment, only --model
+    smollm2 makes the same request (the cassette matches on the body). The answer goes to the log, without the
+    API key."""
+    from reviewer.logs import AnswerLog, log_path
+
+    clean_env(monkeypatch, tmp_path / "cache")
+    base_url = endpoint_env(CASSETTES / "recorded/ask.yaml", "none")["REVIEWER_LLM__BASE_URL"]
+    for name, value in {**ASK_LLM_ENV, "REVIEWER_LLM__MODEL": "not-the-recorded-model",
+                        "REVIEWER_LLM__BASE_URL": base_url,
+                        "REVIEWER_LLM__API_KEY": FAKE_KEY}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(app, ["ask", ASK_QUESTION, "-k", "4", "--db", str(ask_db), option, "smollm2",
+                                      "--json"])
+    assert result.stdout.startswith("{"), result.output
+    data = json.loads(result.stdout)
+    assert result.exit_code == _exit_status(data) and data["engine"] == "llm" and vcr.play_count == 1
+    [entry] = AnswerLog().latest()
+    assert (entry.command, entry.question, entry.model, entry.endpoint) == ("ask", ASK_QUESTION, "smollm2", base_url)
+    assert (entry.text, entry.status, entry.evidence) == (data["text"], data["status"], ASK_EVIDENCE)
+    assert (entry.input_tokens, entry.output_tokens) == (data["usage"]["input_tokens"], data["usage"]["output_tokens"])
+    assert entry.warnings == data["warnings"] and entry.seconds > 0
+    stored = log_path().read_bytes()
+    assert FAKE_KEY not in repr(entry), entry
+    assert FAKE_KEY.encode() not in stored
+
+
+def test_model_without_an_endpoint_is_a_warning_and_the_extractive_engine_answers(cli):
+    result = cli("--model", "gpt-4o")
+    assert result.exit_code == 0
+    assert flat(result.stderr).startswith("warning: --model gpt-4o is not used: no LLM endpoint is configured")

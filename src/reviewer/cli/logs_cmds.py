@@ -72,7 +72,7 @@ def _list(entries, as_json: bool, empty: str) -> None:
     if not entries:
         from reviewer.cli.output import err_console
 
-        err_console().print(safe(empty), highlight=False)
+        err_console().print(safe(empty), highlight=False, soft_wrap=True)
         return
     from rich.table import Table
 

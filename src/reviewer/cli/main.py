@@ -61,7 +61,7 @@ def run() -> None:
     from reviewer.errors import ConfigError, ReviewerError
 
     try:
-        code = app(standalone_mode=False)  # returns a command's typer.Exit code instead of raising it
+        code = app(standalone_mode=False, prog_name="reviewer")  # returns a command's typer.Exit code instead of raising it
     except ConfigError as exc:  # a settings error is a usage error: exit 2, as click does
         _fail(str(exc), code=2)
     except ReviewerError as exc:

@@ -98,3 +98,20 @@ def write_listing(path: Path, papers) -> Path:
 def unit(v) -> np.ndarray:
     v = np.asarray(v, dtype=np.float32)
     return v / np.linalg.norm(v)
+
+
+def run_reviewer(monkeypatch, capsys, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """Run the console script's entry point (`reviewer.cli.main:run`) with ``args`` (and ``stdin``, when given);
+    returns (exit status, stdout, stderr)."""
+    import io
+    import sys
+
+    from reviewer.cli.main import run
+
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    monkeypatch.setattr(sys, "argv", ["reviewer", *args])
+    with pytest.raises(SystemExit) as exit_:
+        run()
+    captured = capsys.readouterr()
+    return exit_.value.code, captured.out, captured.err

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_reviewer
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import ASK_EVIDENCE, ASK_QUESTION, ask_db, clean_env  # noqa: F401
 from reviewer.extractive import NO_LLM_NOTE
@@ -25,15 +26,9 @@ PAPER_FIELDS = ["key", "title", "abstract", "authors", "year", "venue", "doi", "
 @pytest.fixture
 def reviewer(ask_db, monkeypatch, tmp_path, capsys):
     """``reviewer(*args)`` -> (exit status, stdout, stderr) of the console script on the ask library."""
-    def _run(*args: str, db: bool = True):
+    def _run(*args: str):
         clean_env(monkeypatch, tmp_path / "cache")
-        from reviewer.cli.main import run
-
-        monkeypatch.setattr(sys, "argv", ["reviewer", *args, *(["--db", str(ask_db)] if db else [])])
-        with pytest.raises(SystemExit) as exit_:
-            run()
-        captured = capsys.readouterr()
-        return exit_.value.code, captured.out, captured.err
+        return run_reviewer(monkeypatch, capsys, *args, "--db", str(ask_db))
 
     return _run
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import pytest
 
+from conftest import run_reviewer
 from llm_fixtures import isolated_cache  # noqa: F401  (autouse)
 from llm_fixtures import ASK_QUESTION, FAKE_KEY, ask_db, clean_env  # noqa: F401
 from test_compare import COMPARE_METHODS, compare_db  # noqa: F401
@@ -24,17 +24,7 @@ def reviewer(monkeypatch, tmp_path, capsys):
         clean_env(monkeypatch, tmp_path / "cache")
         for name, value in (env or {}).items():
             monkeypatch.setenv(name, value)
-        if stdin is not None:
-            import io
-
-            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        from reviewer.cli.main import run
-
-        monkeypatch.setattr(sys, "argv", ["reviewer", *args])
-        with pytest.raises(SystemExit) as exit_:
-            run()
-        captured = capsys.readouterr()
-        return exit_.value.code, captured.out, captured.err
+        return run_reviewer(monkeypatch, capsys, *args, stdin=stdin)
 
     return _run
 

@@ -79,7 +79,7 @@ def test_a_json_setting_that_is_not_json(settings, monkeypatch, capsys):
     monkeypatch.delenv("REVIEWER_LLM__PRICES")
     monkeypatch.setenv("REVIEWER_LLM_PRICES", "cheap")  # the former name
     code, _, err = run_cli(monkeypatch, capsys, "stats")
-    assert code == 2 and err.startswith("note: REVIEWER_LLM_PRICES is deprecated: rename it REVIEWER_LLM__PRICES\n"
+    assert code == 2 and err.startswith("note: REVIEWER_LLM_PRICES is deprecated: rename it REVIEWER_LLM__PRICES "
                                         "error: REVIEWER_LLM_PRICES='cheap' is not valid: it takes a JSON value")
 
 

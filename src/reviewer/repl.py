@@ -261,9 +261,9 @@ class Repl:
         table.add_column("key", style="cyan", no_wrap=True)
         table.add_column("year", justify="right")
         table.add_column("title")
-        table.add_column("score", justify="right")
+        table.add_column("relevance", justify="right")
         for rank, hit in enumerate(hits, 1):
-            table.add_row(str(rank), hit.key, str(hit.paper.year or ""), escape(hit.title), f"{hit.score:.3f}")
+            table.add_row(str(rank), hit.key, str(hit.paper.year or ""), escape(hit.title), f"{hit.relevance:.2f}")
         self.console.print(table)
 
     def do_show(self, key: str) -> None:

@@ -45,8 +45,8 @@ clean:
 	rm -rf $(VENV) .reviewer out
 
 # Re-record the LLM cassettes (cassettes/recorded/) against the configured endpoint, then replay them all:
-#   REVIEWER_LLM_BASE_URL=http://127.0.0.1:8080/v1 REVIEWER_LLM_MODEL=smollm2 make record   (a local server)
-#   OPENAI_API_KEY=sk-... REVIEWER_LLM_MODEL=gpt-4o-mini make record                        (OpenAI)
+#   REVIEWER_LLM__BASE_URL=http://127.0.0.1:8080/v1 REVIEWER_LLM__MODEL=smollm2 make record   (a local server)
+#   OPENAI_API_KEY=sk-... REVIEWER_LLM__MODEL=gpt-4o-mini make record                        (OpenAI)
 # The hand-written fault cassettes (cassettes/faults/) are never re-recorded. See scripts/record.py.
 .PHONY: record
 record: $(STAMP)

@@ -2,7 +2,7 @@
 
 No model is called. On the sample corpus with a fixed topic, the papers are retrieved and clustered exactly as
 `review` does, and the prompts the LLM engine sends are built with the real templates: the outline (titles and
-terms), one section prompt per theme (that theme's abstracts, packed into REVIEWER_LLM_EVIDENCE_TOKENS), the
+terms), one section prompt per theme (that theme's abstracts, packed into REVIEWER_LLM__EVIDENCE_TOKENS), the
 support check of each section (the sentences and the abstracts they cite), and the introduction (outline and
 section summaries). The model's replies, which later prompts contain, are stood in for by the extractive
 engine's sections (quoted sentences with their [key]s). The baseline is the same section prompt with every

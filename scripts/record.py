@@ -3,12 +3,12 @@
 Usage (from the repository root; `make record` runs this script):
 
     # a local OpenAI-compatible server (llama.cpp, Ollama, vLLM, LM Studio...)
-    REVIEWER_LLM_BASE_URL=http://127.0.0.1:8080/v1 REVIEWER_LLM_MODEL=smollm2 make record
+    REVIEWER_LLM__BASE_URL=http://127.0.0.1:8080/v1 REVIEWER_LLM__MODEL=smollm2 make record
     # OpenAI
-    OPENAI_API_KEY=sk-... REVIEWER_LLM_MODEL=gpt-4o-mini make record
+    OPENAI_API_KEY=sk-... REVIEWER_LLM__MODEL=gpt-4o-mini make record
 
 What it does:
-1. checks that an endpoint is configured (REVIEWER_LLM_BASE_URL and/or OPENAI_API_KEY / REVIEWER_LLM_API_KEY);
+1. checks that an endpoint is configured (REVIEWER_LLM__BASE_URL and/or OPENAI_API_KEY / REVIEWER_LLM__API_KEY);
 2. runs the recording modules (RECORD: ask, compare, review) with --record-mode=rewrite: the real ChatOpenAI
    sends each chain's fixed scenario (hand-written papers in tests/fixtures/) to the endpoint, and vcrpy writes
    cassettes/recorded/<name>.yaml with the authorization header, api-key parameters, cookies and account
@@ -41,7 +41,7 @@ def main() -> int:
 
     settings = LLMSettings()
     if not settings.configured:
-        print("make record: no endpoint is configured. Set REVIEWER_LLM_BASE_URL (and REVIEWER_LLM_MODEL) for a "
+        print("make record: no endpoint is configured. Set REVIEWER_LLM__BASE_URL (and REVIEWER_LLM__MODEL) for a "
               "local server, or OPENAI_API_KEY for OpenAI.", file=sys.stderr)
         return 2
     print(f"recording against {_where(settings)}, model {settings.model!r}", flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,19 @@ SEEDS = SHARED / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+# The user's config file and logs database are never read or written by the tests: every test gets its own
+# empty config and data directories (the session-wide ones below cover session fixtures and subprocesses).
+HOME_VARIABLES = ("REVIEWER_CACHE_DIR", "REVIEWER_CONFIG_DIR", "REVIEWER_DATA_DIR")
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="reviewer-test-home-"))
+os.environ["REVIEWER_CONFIG_DIR"] = str(_SESSION_HOME / "config")
+os.environ["REVIEWER_DATA_DIR"] = str(_SESSION_HOME / "data")
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("REVIEWER_CONFIG_DIR", str(tmp_path / "user-config"))
+    monkeypatch.setenv("REVIEWER_DATA_DIR", str(tmp_path / "user-data"))
 
 
 class CountingEmbedder:
@@ -49,7 +63,7 @@ def settings(tmp_path, monkeypatch):
     from reviewer.config import Settings
 
     for name in list(os.environ):
-        if name.startswith("REVIEWER_") and name != "REVIEWER_CACHE_DIR":
+        if name.startswith("REVIEWER_") and name not in HOME_VARIABLES:
             monkeypatch.delenv(name)
     return Settings(db=tmp_path / "db")
 
@@ -84,3 +98,20 @@ def write_listing(path: Path, papers) -> Path:
 def unit(v) -> np.ndarray:
     v = np.asarray(v, dtype=np.float32)
     return v / np.linalg.norm(v)
+
+
+def run_reviewer(monkeypatch, capsys, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    """Run the console script's entry point (`reviewer.cli.main:run`) with ``args`` (and ``stdin``, when given);
+    returns (exit status, stdout, stderr)."""
+    import io
+    import sys
+
+    from reviewer.cli.main import run
+
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    monkeypatch.setattr(sys, "argv", ["reviewer", *args])
+    with pytest.raises(SystemExit) as exit_:
+        run()
+    captured = capsys.readouterr()
+    return exit_.value.code, captured.out, captured.err

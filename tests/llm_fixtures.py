@@ -50,7 +50,7 @@ REPLAY_KEY = "replay-without-a-key"
 def redact(text: str) -> str:
     for pattern in (SECRET_PATTERNS["OpenAI-style key"], SECRET_PATTERNS["bearer token"]):
         text = pattern.sub("<redacted>", text)
-    for name in ("OPENAI_API_KEY", "REVIEWER_LLM_API_KEY"):
+    for name in ("OPENAI_API_KEY", "REVIEWER_LLM__API_KEY"):
         value = os.environ.get(name) or ""
         if len(value) >= 8:
             text = text.replace(value, "<redacted>")
@@ -91,8 +91,10 @@ _LLM_ENV_PREFIXES = ("REVIEWER_", "OPENAI_", "AZURE_OPENAI_")
 
 def clean_env(monkeypatch, cache_dir: Path) -> None:
     """No REVIEWER_*/OPENAI_* from the developer's shell, and caches (responses, tiktoken, ONNX) in ``cache_dir``."""
+    from conftest import HOME_VARIABLES
+
     for name in list(os.environ):
-        if name.startswith(_LLM_ENV_PREFIXES):
+        if name.startswith(_LLM_ENV_PREFIXES) and name not in HOME_VARIABLES:
             monkeypatch.delenv(name)
     monkeypatch.setenv("REVIEWER_CACHE_DIR", str(cache_dir))
 
@@ -112,10 +114,10 @@ ASK_K = 4
 ASK_EVIDENCE = ["okafor2024pretraining", "raman2024demonstrations", "berg2023induction"]  # what the question retrieves, in order
 # The model parameters of the recorded requests (they are part of the request body).
 ASK_LLM_ENV = {
-    "REVIEWER_LLM_TEMPERATURE": "0",
-    "REVIEWER_LLM_MAX_TOKENS": "160",
-    "REVIEWER_LLM_MAX_RETRIES": "0",
-    "REVIEWER_LLM_TIMEOUT": "300",
+    "REVIEWER_LLM__TEMPERATURE": "0",
+    "REVIEWER_LLM__MAX_TOKENS": "160",
+    "REVIEWER_LLM__MAX_RETRIES": "0",
+    "REVIEWER_LLM__TIMEOUT": "300",
 }
 OPENAI_URL = "https://api.openai.com/v1"
 
@@ -195,18 +197,18 @@ def endpoint_env(cassette: Path, record_mode: str) -> dict[str, str]:
     """The REVIEWER_LLM_* endpoint variables for a recorded test: the developer's endpoint when recording,
     the cassette's when replaying (with a dummy key: the recorded request carries none)."""
     if record_mode != "none":
-        env = {k: os.environ[k] for k in ("REVIEWER_LLM_BASE_URL", "REVIEWER_LLM_MODEL", "REVIEWER_LLM_API_KEY",
+        env = {k: os.environ[k] for k in ("REVIEWER_LLM__BASE_URL", "REVIEWER_LLM__MODEL", "REVIEWER_LLM__API_KEY",
                                           "OPENAI_API_KEY") if os.environ.get(k)}
-        if not (env.get("REVIEWER_LLM_BASE_URL") or env.get("OPENAI_API_KEY") or env.get("REVIEWER_LLM_API_KEY")):
-            pytest.fail("recording needs an endpoint: set REVIEWER_LLM_BASE_URL (and REVIEWER_LLM_MODEL) "
+        if not (env.get("REVIEWER_LLM__BASE_URL") or env.get("OPENAI_API_KEY") or env.get("REVIEWER_LLM__API_KEY")):
+            pytest.fail("recording needs an endpoint: set REVIEWER_LLM__BASE_URL (and REVIEWER_LLM__MODEL) "
                         "or OPENAI_API_KEY")
         return env
     if not cassette.exists():
         pytest.fail(f"missing cassette {cassette.relative_to(REPO)}: run `make record` against an endpoint")
     base_url, model = cassette_endpoint(cassette)
-    env = {"REVIEWER_LLM_MODEL": model, "REVIEWER_LLM_API_KEY": REPLAY_KEY}
+    env = {"REVIEWER_LLM__MODEL": model, "REVIEWER_LLM__API_KEY": REPLAY_KEY}
     if base_url:
-        env["REVIEWER_LLM_BASE_URL"] = base_url
+        env["REVIEWER_LLM__BASE_URL"] = base_url
     return env
 
 

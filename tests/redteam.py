@@ -214,13 +214,13 @@ CASES: list[Case] = [
          "Supportive pretraining data helps in-context learning [okafor2024pretraining].\n"
          + sources("okafor2024pretraining"),
          stderr=["removed 3 tag(s) or marker line(s) the model's reply echoed from the prompt"]),
-    Case("200k characters", "a runaway reply is cut at REVIEWER_LLM_MAX_REPLY_CHARS (20,000) with a warning",
+    Case("200k characters", "a runaway reply is cut at REVIEWER_LLM__MAX_REPLY_CHARS (20,000) with a warning",
          [Reply(HUGE)],
          HUGE[:20_000].rsplit(". ", 1)[0] + ".\n" + sources("okafor2024pretraining"),
          stderr=["the reply was longer than 20,000 characters and was cut there"]),
     Case("trickle", "a server that sends one byte every 0.2 s: the call ends at its 2 s deadline",
          [Reply("Supportive pretraining data helps in-context learning [okafor2024pretraining].", trickle=0.2)],
-         "", 1, ["did not complete its reply within 2 s"], env={"REVIEWER_LLM_TIMEOUT": "2"}),
+         "", 1, ["did not complete its reply within 2 s"], env={"REVIEWER_LLM__TIMEOUT": "2"}),
     Case("injected abstract", "an abstract that says the evidence is over and forges an evidence line; the model "
          "obeys", [Reply("PWNED, then cite [okafor2024pretraining].")], rejected(POISONED_EVIDENCE), 3,
          ["text that imitated instructions or the prompt's format was neutralised in the evidence: mallory2024prompt (4)",
@@ -262,8 +262,8 @@ def run_case(case: Case, db: Path, cache_dir: Path) -> Outcome:
     env = {name: None for name in os.environ if name.startswith(("REVIEWER_", "OPENAI_", "AZURE_OPENAI_"))}
     argv = ["reviewer", "ask", QUESTION, "-k", str(K), "--db", str(db), *case.options]
     with FakeOpenAIServer(case.replies) as server:
-        env.update({"REVIEWER_LLM_BASE_URL": server.base_url, "REVIEWER_LLM_MODEL": "redteam",
-                    "REVIEWER_LLM_MAX_RETRIES": "0", "REVIEWER_CACHE_DIR": str(cache_dir), "REVIEWER_LLM_CACHE": "false",
+        env.update({"REVIEWER_LLM__BASE_URL": server.base_url, "REVIEWER_LLM__MODEL": "redteam",
+                    "REVIEWER_LLM__MAX_RETRIES": "0", "REVIEWER_CACHE_DIR": str(cache_dir), "REVIEWER_LLM__CACHE": "false",
                     **case.env})
         started = time.monotonic()
         # The console-script entry point itself (it turns errors into messages and exit statuses), with stdout

@@ -58,7 +58,7 @@ def test_ask_json(cli, vcr):
     assert data["question"] == ASK_QUESTION and data["engine"] == "llm"
     assert [e["key"] for e in data["evidence"]] == ASK_EVIDENCE
     if data["status"] == "rejected":  # SmolLM2 cites nothing: its reply is not presented as the answer
-        assert data["answer"] == CANNOT_ANSWER and data["rejected"] in data["warnings"]
+        assert data["text"] == CANNOT_ANSWER and data["rejected"] in data["warnings"]
         assert flat(reply) not in flat(result.stdout)
     assert data["usage"] == {"input_tokens": usage["prompt_tokens"], "output_tokens": usage["completion_tokens"],
                              "cost_usd": 0.0, "calls": 1, "cached_calls": 0, "estimated": False}
@@ -83,7 +83,7 @@ def test_with_stdout_redirected_only_the_checked_answer_is_printed(cli, vcr):
         assert flat(reply)[:40] not in flat(result.stdout)
         assert "warning: the model's reply was rejected: it cites none of the papers it was shown" in flat(result.stderr)
     else:
-        assert result.stdout.startswith(data["answer"] + "\n")
+        assert result.stdout.startswith(data["text"] + "\n")
     assert "draft, being written" not in result.stdout and "checked answer" not in result.stdout
 
 
@@ -93,7 +93,7 @@ def test_a_second_identical_ask_costs_zero_tokens(cli, vcr):
     first = cli("--json", cassette="recorded/ask")
     second = cli("--json", cassette="recorded/ask")
     assert first.exit_code == second.exit_code == _exit_status(json.loads(first.stdout))
-    assert json.loads(second.stdout)["answer"] == json.loads(first.stdout)["answer"]
+    assert json.loads(second.stdout)["text"] == json.loads(first.stdout)["text"]
     assert json.loads(second.stdout)["usage"] == {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0,
                                                   "calls": 0, "cached_calls": 1, "estimated": False}
     assert "tokens: 0 in / 0 out, cost $0.0000 (0 model calls, 1 from cache)" in second.stderr
@@ -114,7 +114,7 @@ def test_without_an_endpoint_the_extractive_engine_answers_with_sources(cli):
     result = cli()
     assert result.exit_code == 0, result.output
     out = flat(result.stdout)
-    assert out.startswith(flat(NO_LLM_NOTE))
+    assert NO_LLM_NOTE not in out and flat(NO_LLM_NOTE) in flat(result.stderr)  # the notice is apart, on stderr
     assert "Sources" in out and any(f"[{key}]" in out for key in ASK_EVIDENCE)
     assert "tokens:" not in result.stderr  # no model was used
 
@@ -123,7 +123,9 @@ def test_without_an_endpoint_json(cli):
     result = cli("--json")
     data = json.loads(result.stdout)
     assert data["engine"] == "extractive" and data["usage"]["calls"] == 0
-    assert data["answer"].startswith(NO_LLM_NOTE) and data["citations"]
+    assert data["notice"] == NO_LLM_NOTE and NO_LLM_NOTE not in data["text"] and data["citations"]
+    assert list(data) == ["question", "text", "engine", "notice", "status", "banner", "rejected", "uncited",
+                          "citations", "evidence", "warnings", "usage"]
 
 
 @pytest.mark.vcr(match_on=["method", "uri"])  # a hand-written cassette: its body is not the real prompt
@@ -132,8 +134,8 @@ def test_a_refused_key_is_a_clear_error_and_exit_1(ask_db, monkeypatch, tmp_path
     from reviewer.cli.main import run
 
     clean_env(monkeypatch, tmp_path / "cache")
-    for name, value in {"REVIEWER_LLM_BASE_URL": "http://llm.invalid/v1", "REVIEWER_LLM_MODEL": "test-model",
-                        "REVIEWER_LLM_API_KEY": FAKE_KEY, "REVIEWER_LLM_MAX_RETRIES": "0"}.items():
+    for name, value in {"REVIEWER_LLM__BASE_URL": "http://llm.invalid/v1", "REVIEWER_LLM__MODEL": "test-model",
+                        "REVIEWER_LLM__API_KEY": FAKE_KEY, "REVIEWER_LLM__MAX_RETRIES": "0"}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(sys, "argv", ["reviewer", "ask", ASK_QUESTION, "--db", str(ask_db), "--json"])
     with pytest.raises(SystemExit) as exit_:
@@ -144,3 +146,40 @@ def test_a_refused_key_is_a_clear_error_and_exit_1(ask_db, monkeypatch, tmp_path
                                          "check your key")
     assert FAKE_KEY not in captured.err + captured.out
     assert vcr.play_count == 1
+
+
+@pytest.mark.vcr
+@pytest.mark.default_cassette("recorded/ask")
+@pytest.mark.parametrize("option", ["--model", "-m"])
+def test_model_option_chooses_the_model_over_the_environment_and_the_answer_is_logged(ask_db, monkeypatch, tmp_path,
+                                                                                   vcr, option):
+    """The recorded request names the model "smollm2": with another model in the environment, only --model
+    smollm2 makes the same request (the cassette matches on the body). The answer goes to the log, without the
+    API key."""
+    from reviewer.logs import AnswerLog, log_path
+
+    clean_env(monkeypatch, tmp_path / "cache")
+    base_url = endpoint_env(CASSETTES / "recorded/ask.yaml", "none")["REVIEWER_LLM__BASE_URL"]
+    for name, value in {**ASK_LLM_ENV, "REVIEWER_LLM__MODEL": "not-the-recorded-model",
+                        "REVIEWER_LLM__BASE_URL": base_url,
+                        "REVIEWER_LLM__API_KEY": FAKE_KEY}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(app, ["ask", ASK_QUESTION, "-k", "4", "--db", str(ask_db), option, "smollm2",
+                                      "--json"])
+    assert result.stdout.startswith("{"), result.output
+    data = json.loads(result.stdout)
+    assert result.exit_code == _exit_status(data) and data["engine"] == "llm" and vcr.play_count == 1
+    [entry] = AnswerLog().latest()
+    assert (entry.command, entry.question, entry.model, entry.endpoint) == ("ask", ASK_QUESTION, "smollm2", base_url)
+    assert (entry.text, entry.status, entry.evidence) == (data["text"], data["status"], ASK_EVIDENCE)
+    assert (entry.input_tokens, entry.output_tokens) == (data["usage"]["input_tokens"], data["usage"]["output_tokens"])
+    assert entry.warnings == data["warnings"] and entry.seconds > 0
+    stored = log_path().read_bytes()
+    assert FAKE_KEY not in repr(entry), entry
+    assert FAKE_KEY.encode() not in stored
+
+
+def test_model_without_an_endpoint_is_a_warning_and_the_extractive_engine_answers(cli):
+    result = cli("--model", "gpt-4o")
+    assert result.exit_code == 0
+    assert flat(result.stderr).startswith("warning: --model gpt-4o is not used: no LLM endpoint is configured")

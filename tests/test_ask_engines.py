@@ -70,8 +70,8 @@ def test_a_long_answer_that_mentions_the_phrase_is_still_an_answer(library, tmp_
 def test_extractive_engine_answers_with_cited_sentences(library):
     answer = library.ask(ASK_QUESTION, k=ASK_K)
     assert answer.engine == "extractive"
-    assert answer.text.startswith(NO_LLM_NOTE + "\n\n")
-    lines = answer.text.split("\n\n", 1)[1].splitlines()
+    assert answer.notice == NO_LLM_NOTE and NO_LLM_NOTE not in answer.text
+    lines = answer.text.splitlines()
     assert 1 <= len(lines) <= 5
     for line in lines:
         assert line.startswith("- ") and line.rstrip().endswith("]")

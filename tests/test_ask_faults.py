@@ -13,8 +13,8 @@ from reviewer.chains.ask import CANNOT_ANSWER
 
 pytestmark = pytest.mark.block_network
 
-FAULT_ENV = {"REVIEWER_LLM_BASE_URL": "http://llm.invalid/v1", "REVIEWER_LLM_MODEL": "test-model",
-             "REVIEWER_LLM_API_KEY": FAKE_KEY, "REVIEWER_LLM_MAX_RETRIES": "0"}
+FAULT_ENV = {"REVIEWER_LLM__BASE_URL": "http://llm.invalid/v1", "REVIEWER_LLM__MODEL": "test-model",
+             "REVIEWER_LLM__API_KEY": FAKE_KEY, "REVIEWER_LLM__MAX_RETRIES": "0"}
 
 
 vcr_config, vcr_cassette_dir = cassette_fixtures(CASSETTES / "faults", replay_only=True, match_on=("method", "uri"))
@@ -80,4 +80,4 @@ def test_the_models_cannot_answer_sentence_becomes_exactly_the_constant(library,
     answer = library.ask(ASK_QUESTION, k=ASK_K)
     assert answer.text == CANNOT_ANSWER
     assert answer.citations == [] and answer.warnings == []
-    assert answer.to_dict()["answer"] == CANNOT_ANSWER
+    assert answer.to_dict()["text"] == CANNOT_ANSWER

@@ -71,7 +71,7 @@ def test_evidence_budget_is_respected_and_what_did_not_fit_is_reported(open_libr
     costs = [count_tokens(Evidence.of(library.get(key)).render(), "fake-model") + DELIMITER_TOKENS
              for key in ASK_EVIDENCE]
     budget = costs[0] + costs[1] + DELIMITER_TOKENS  # the first two fit exactly (with the last boundary), the third not
-    library = open_library(REVIEWER_LLM_EVIDENCE_TOKENS=str(budget))
+    library = open_library(REVIEWER_LLM__EVIDENCE_TOKENS=str(budget))
     llm, model = fake_llm(library.settings, tmp_path, REPLY)
     answer = library.ask(ASK_QUESTION, k=ASK_K, llm=llm)
 
@@ -80,11 +80,11 @@ def test_evidence_budget_is_respected_and_what_did_not_fit_is_reported(open_libr
     assert [e.key for e in answer.evidence] == ASK_EVIDENCE[:2]
     assert "[berg2023induction]" not in section
     assert answer.warnings == [f"1 paper(s) did not fit the evidence budget of {budget} tokens "
-                               "(REVIEWER_LLM_EVIDENCE_TOKENS) and were not shown to the model: berg2023induction"]
+                               "(REVIEWER_LLM__EVIDENCE_TOKENS) and were not shown to the model: berg2023induction"]
 
 
 def test_a_first_paper_larger_than_the_budget_is_cut_not_dropped(open_library, tmp_path):
-    library = open_library(REVIEWER_LLM_EVIDENCE_TOKENS="80")
+    library = open_library(REVIEWER_LLM__EVIDENCE_TOKENS="80")
     llm, model = fake_llm(library.settings, tmp_path, REPLY)
     answer = library.ask(ASK_QUESTION, k=ASK_K, llm=llm)
 
@@ -94,8 +94,8 @@ def test_a_first_paper_larger_than_the_budget_is_cut_not_dropped(open_library, t
     assert item.startswith("[okafor2024pretraining] Pretraining Mixtures Shape In-Context Learning") and item.endswith(" …")
     assert [e.key for e in answer.evidence] == ["okafor2024pretraining"]
     assert answer.warnings == [
-        "the abstract of okafor2024pretraining was cut to fit the evidence budget of 80 tokens (REVIEWER_LLM_EVIDENCE_TOKENS)",
-        "2 paper(s) did not fit the evidence budget of 80 tokens (REVIEWER_LLM_EVIDENCE_TOKENS) and were not "
+        "the abstract of okafor2024pretraining was cut to fit the evidence budget of 80 tokens (REVIEWER_LLM__EVIDENCE_TOKENS)",
+        "2 paper(s) did not fit the evidence budget of 80 tokens (REVIEWER_LLM__EVIDENCE_TOKENS) and were not "
         "shown to the model: raman2024demonstrations, berg2023induction",
     ]
 

@@ -77,7 +77,7 @@ def _check_against_recording(library, answer, recorded: dict, name: str) -> None
         assert answer.rejected.startswith(f"the model's reply was rejected: {expected.reason}")
         assert answer.warnings[-1] == answer.rejected
     if finish == "length":
-        assert ("the reply was cut at the token limit (160 tokens): raise REVIEWER_LLM_MAX_TOKENS for a complete "
+        assert ("the reply was cut at the token limit (160 tokens): raise REVIEWER_LLM__MAX_TOKENS for a complete "
                 "answer") in answer.warnings
     if model == "smollm2":
         pinned = RECORDED[name]

@@ -24,7 +24,7 @@ EXPECTED = {"recorded/ask.yaml", "recorded/ask_stream.yaml", "faults/401.yaml", 
 def secrets_in(text: str) -> list[str]:
     """What in ``text`` looks like a secret: pattern matches, and the keys of this shell if any are set."""
     found = [f"{name}: {m.group(0)!r}" for name, pattern in SECRET_PATTERNS.items() for m in pattern.finditer(text)]
-    for variable in ("OPENAI_API_KEY", "REVIEWER_LLM_API_KEY", "AZURE_OPENAI_API_KEY"):
+    for variable in ("OPENAI_API_KEY", "REVIEWER_LLM__API_KEY", "AZURE_OPENAI_API_KEY"):
         value = os.environ.get(variable) or ""
         if len(value) >= 8 and value in text:
             found.append(f"the value of ${variable}")

@@ -81,11 +81,41 @@ def test_bibtex_parses_back_with_the_stored_keys_and_escaped_fields():
     assert parsed.failed_blocks == []
     assert [e.key for e in parsed.entries] == ["smith2024rag", "lee:2023_ctx-1"]
     first, second = parsed.entries
-    assert first.entry_type == "misc" and second.entry_type == "article"
+    assert first.entry_type == "misc" and second.entry_type == "inproceedings"  # NeurIPS is a conference
     assert first["title"] == r"{RAG \& Friends: 50\% \{Better\} Answers}"
     assert first["author"] == r'J\"urgen Smith and Ana Li'
     assert (first["year"], first["eprint"], first["archiveprefix"]) == ("2024", "2401.00001", "arXiv")
-    assert (second["title"], second["journal"], second["doi"]) == ("{Context Windows}", "NeurIPS", "10.1/abc")
+    assert (second["title"], second["booktitle"], second["doi"]) == ("{Context Windows}", "NeurIPS", "10.1/abc")
+    assert "key" not in first.fields_dict and second["key"] == "lee:2023_ctx-1"  # sorts without an author
+
+
+@pytest.mark.parametrize("venue, kind, field", [
+    ("Proceedings of the 40th International Conference on Machine Learning", "inproceedings", "booktitle"),
+    ("EMNLP 2023 Workshop on Retrieval", "inproceedings", "booktitle"),
+    ("Transactions on Machine Learning Research", "article", "journal"), ("Nature", "article", "journal"),
+    ("arXiv preprint arXiv:2401.00001", "misc", "howpublished"), (None, "misc", None)])
+def test_the_entry_type_follows_the_venue(venue, kind, field):
+    assert citations.entry_type(venue) == (kind, field)
+
+
+def test_bibtex_carries_every_known_field_and_its_source():
+    from reviewer.corpus.model import Paper
+
+    paper = Paper(key="okafor2024pretraining", title="Pretraining Mixtures", abstract='We "study" 5% of data.',
+                  authors=["Mara Okafor"], year=2024, venue="Journal of ML", doi="10.1/x", arxiv_id="2401.1",
+                  url="https://example.org/p", provenance=["/home/me/papers/refs.bib:12", "/tmp/x.jsonl:3"])
+    entry = bibtexparser_entry(citations.bibtex([paper]))
+    assert entry.entry_type == "article"
+    assert {f.key for f in entry.fields} == {"title", "author", "year", "journal", "doi", "eprint", "archiveprefix",
+                                             "url", "abstract", "note"}
+    assert entry["abstract"] == r"We ``study'' 5\% of data."
+    assert entry["note"] == "Source: refs.bib:12; x.jsonl:3"  # file names only, never the user's folders
+
+
+def bibtexparser_entry(text):
+    import bibtexparser
+
+    return bibtexparser.parse_string(text).entries[0]
 
 
 def test_pandoc_and_latex_citations():
@@ -93,7 +123,13 @@ def test_pandoc_and_latex_citations():
     assert citations.pandoc(text) == ("Retrieval helps 50% of cases [@smith2024rag; @lee:2023_ctx-1]. "
                                       "See [the docs](https://example.org).")
     assert citations.latex("Zürich & co. gain 5% [smith2024rag, @lee:2023_ctx-1].") == (
-        r'Z\"urich \& co. gain 5\% \cite{smith2024rag,lee:2023_ctx-1}.')
+        r'Z\"urich \& co. gain 5\%~\cite{smith2024rag,lee:2023_ctx-1}.')
+
+
+def test_latex_quotes_open_and_close_and_citations_are_tied():
+    assert citations.latex('So-called "in-context learning" works [a]. It’s “fine” [b; c].') == (
+        "So-called ``in-context learning'' works~\\cite{a}. It's ``fine''~\\cite{b,c}.")
+    assert citations.latex("[a] first.") == "\\cite{a} first."  # nothing to tie it to
 
 
 def test_an_ellipsis_does_not_end_a_sentence():

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import seed_papers, write_listing
+from conftest import HOME_VARIABLES, seed_papers, write_listing
 
 REVIEWER = Path(sys.executable).with_name("reviewer")
 
 
 def console(*args, env=None):
     """The real console script, as a user runs it."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWER_") or k == "REVIEWER_CACHE_DIR"}
+    base = {k: v for k, v in os.environ.items() if not k.startswith("REVIEWER_") or k in HOME_VARIABLES}
     return subprocess.run([str(REVIEWER), *map(str, args)], capture_output=True, text=True, timeout=120,
                           env={**base, **(env or {})})
 
@@ -62,7 +62,7 @@ def test_usage_errors_are_a_usage_hint_and_exit_2(args, message):
 @pytest.mark.parametrize("name, value, expected", [
     ("REVIEWER_RETRIEVAL__MODE", "fuzzy", "REVIEWER_RETRIEVAL__MODE='fuzzy' is not valid: allowed: 'bm25', 'cosine', 'dense', 'rrf' or 'hybrid'"),
     ("REVIEWER_EMBEDDING__BATCH_SIZE", "abc", "REVIEWER_EMBEDDING__BATCH_SIZE='abc' is not valid: allowed: a valid integer, unable to parse string as an integer"),
-    ("REVIEWER_LLM_TEMPERATURE", "9", "REVIEWER_LLM_TEMPERATURE='9' is not valid: allowed: less than or equal to 2"),
+    ("REVIEWER_LLM__TEMPERATURE", "9", "REVIEWER_LLM__TEMPERATURE='9' is not valid: allowed: less than or equal to 2"),
     ("REVIEWER_COLLECTION", "a b", "REVIEWER_COLLECTION='a b' is not valid: allowed: match pattern '^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$'"),
     ("REVIEWER_CHROMA_CONNECT_TIMEOUT", "-1", "REVIEWER_CHROMA_CONNECT_TIMEOUT='-1' is not valid: allowed: greater than 0"),
 ])
@@ -73,9 +73,14 @@ def test_an_invalid_setting_names_variable_value_and_what_is_allowed(settings, m
 
 
 def test_a_json_setting_that_is_not_json(settings, monkeypatch, capsys):
-    monkeypatch.setenv("REVIEWER_LLM_PRICES", "cheap")
+    monkeypatch.setenv("REVIEWER_LLM__PRICES", "cheap")
     code, _, err = run_cli(monkeypatch, capsys, "stats")
-    assert code == 2 and err.startswith('error: error parsing value for field "prices"')
+    assert code == 2 and err.startswith("error: REVIEWER_LLM__PRICES='cheap' is not valid: it takes a JSON value")
+    monkeypatch.delenv("REVIEWER_LLM__PRICES")
+    monkeypatch.setenv("REVIEWER_LLM_PRICES", "cheap")  # the former name
+    code, _, err = run_cli(monkeypatch, capsys, "stats")
+    assert code == 2 and err.startswith("note: REVIEWER_LLM_PRICES is deprecated: rename it REVIEWER_LLM__PRICES "
+                                        "error: REVIEWER_LLM_PRICES='cheap' is not valid: it takes a JSON value")
 
 
 @pytest.mark.parametrize("command", [["search", "x"], ["papers"], ["show", "abc"], ["stats"], ["ask", "why?"],

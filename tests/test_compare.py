@@ -362,7 +362,7 @@ def test_csv_has_one_row_per_method_and_a_keys_column_per_aspect():
 
 def test_to_dict_is_json():
     data = json.loads(json.dumps(_sample().to_dict()))
-    assert data["methods"] == ["A | B", "C"] and data["aspects"] == ["task", "data"] and data["note"] is None
+    assert data["methods"] == ["A | B", "C"] and data["aspects"] == ["task", "data"] and data["notice"] is None
     assert data["rows"][1] == {"method": "C", "cells": {"task": {"text": NOT_REPORTED, "keys": []},
                                                         "data": {"text": 'Says "quoted", with commas.', "keys": ["k2"]}}}
     assert data["citations"] == [{"key": "k1", "title": "First | paper"}, {"key": "k2", "title": "Second"}]
@@ -385,8 +385,9 @@ def test_extractive_engine_quotes_one_sentence_per_cell(library):
     assert library.llm() is None
     comparison = library.compare(COMPARE_METHODS, k=COMPARE_K)
     assert comparison.engine == "extractive" and comparison.usage.calls == 0
-    assert comparison.to_markdown().startswith(f"> {NO_LLM_NOTE}\n\n| Method |")
-    assert comparison.to_dict()["note"] == NO_LLM_NOTE
+    assert comparison.to_markdown().startswith("| Method |") and comparison.notice == NO_LLM_NOTE
+    assert comparison.to_markdown(note=True).startswith(f"> {NO_LLM_NOTE}\n\n| Method |")
+    assert comparison.to_dict()["notice"] == NO_LLM_NOTE
     assert {m: [e.key for e in items] for m, items in comparison.evidence.items()} == COMPARE_EVIDENCE
     assert comparison.warnings == [UNCOVERED_WARNING]
     assert_grounded(comparison, library)
@@ -418,7 +419,7 @@ def test_extractive_engine_leaves_cells_it_has_no_sentence_for(library):
 def test_extractive_evidence_is_not_cut_to_the_models_token_budget(compare_db, minilm, monkeypatch, tmp_path):
     """With no model there is no prompt: a long abstract must not push another paper out of a method's evidence."""
     small = open_fixture_library(compare_db, minilm, monkeypatch, tmp_path / "cache",
-                                 {"REVIEWER_LLM_EVIDENCE_TOKENS": "100"})
+                                 {"REVIEWER_LLM__EVIDENCE_TOKENS": "100"})
     comparison = small.compare(COMPARE_METHODS, k=COMPARE_K)
     assert {m: [e.key for e in items] for m, items in comparison.evidence.items()} == COMPARE_EVIDENCE
     assert comparison.warnings == [UNCOVERED_WARNING]
@@ -426,7 +427,7 @@ def test_extractive_evidence_is_not_cut_to_the_models_token_budget(compare_db, m
     # The model's prompt still gets its share of the budget (50 tokens per covered method), and says so.
     llm, _ = fake_llm(small, tmp_path, table_json(GOOD))
     with_model = small.compare(COMPARE_METHODS, aspects=ASPECTS3, k=COMPARE_K, llm=llm)
-    assert any("of the evidence budget (REVIEWER_LLM_EVIDENCE_TOKENS)" in w for w in with_model.warnings)
+    assert any("of the evidence budget (REVIEWER_LLM__EVIDENCE_TOKENS)" in w for w in with_model.warnings)
 
 
 # ------------------------------------------------------------------------------------------ named methods

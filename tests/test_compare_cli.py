@@ -58,13 +58,12 @@ def test_markdown(cli):
     result = cli(*COMPARE_METHODS, "-k", "3", "--format", "markdown", "--aspects", "task,limitations")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == f"> {NO_LLM_NOTE}"
-    assert lines[2:4] == ["| Method | Task | Limitations |", "| --- | --- | --- |"]
-    assert lines[6] == "| quantum annealing | not reported | not reported |"
+    assert lines[0:2] == ["| Method | Task | Limitations |", "| --- | --- | --- |"]
+    assert lines[4] == "| quantum annealing | not reported | not reported |"
     assert "On small models, soft prompts are unstable to train and lag full fine-tuning by several points. " \
-           "[fischer2022softprompt]" in lines[5]
+           "[fischer2022softprompt]" in lines[3]
     assert "Sources:" in lines
-    assert NO_LLM_NOTE not in result.stderr  # the Markdown carries it
+    assert NO_LLM_NOTE not in result.stdout and flat(NO_LLM_NOTE) in flat(result.stderr)  # the notice is apart
 
 
 def test_csv(cli):
@@ -84,8 +83,11 @@ def test_csv(cli):
 def test_json(cli):
     result = cli(*COMPARE_METHODS, "-k", "3", "--format", "json")
     assert result.exit_code == 0, result.output
+    assert cli(*COMPARE_METHODS, "-k", "3", "--json").stdout == result.stdout  # --json is --format json
     data = json.loads(result.stdout)
-    assert data["engine"] == "extractive" and data["note"] == NO_LLM_NOTE and data["methods"] == COMPARE_METHODS
+    assert list(data) == ["topic", "engine", "notice", "methods", "aspects", "rows", "citations", "evidence",
+                          "warnings", "usage"]
+    assert data["engine"] == "extractive" and data["notice"] == NO_LLM_NOTE and data["methods"] == COMPARE_METHODS
     assert {m: [e["key"] for e in items] for m, items in data["evidence"].items()} == COMPARE_EVIDENCE
     cited = {k for row in data["rows"] for cell in row["cells"].values() for k in cell["keys"]}
     assert cited == {c["key"] for c in data["citations"]} and cited
@@ -122,7 +124,7 @@ def test_with_a_model_json_and_usage(cli, vcr):
                  cassette="recorded/compare")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["engine"] == "llm" and data["note"] is None
+    assert data["engine"] == "llm" and data["notice"] is None
     pinned = RECORDED["recorded/compare"]
     assert {r["method"]: {a: (c["text"], c["keys"]) for a, c in r["cells"].items()} for r in data["rows"]} == {
         m: {a: (t, k) for a, (t, k) in row.items()} for m, row in pinned["cells"].items()}

@@ -26,10 +26,10 @@ pytestmark = [pytest.mark.vcr, pytest.mark.block_network]
 
 # The model parameters of the recorded requests (part of the request body). A table is long: 600 tokens.
 COMPARE_LLM_ENV = {
-    "REVIEWER_LLM_TEMPERATURE": "0",
-    "REVIEWER_LLM_MAX_TOKENS": "600",
-    "REVIEWER_LLM_MAX_RETRIES": "0",
-    "REVIEWER_LLM_TIMEOUT": "300",
+    "REVIEWER_LLM__TEMPERATURE": "0",
+    "REVIEWER_LLM__MAX_TOKENS": "600",
+    "REVIEWER_LLM__MAX_RETRIES": "0",
+    "REVIEWER_LLM__TIMEOUT": "300",
 }
 COVERED = ["low-rank adaptation", "prompt tuning"]  # quantum annealing has no evidence: it is never sent
 TOPIC = "parameter-efficient fine-tuning of language models"

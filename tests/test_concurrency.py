@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import seed_papers, write_listing
+from conftest import HOME_VARIABLES, seed_papers, write_listing
 from reviewer.index.lock import IngestLock
 
 REVIEWER = Path(sys.executable).with_name("reviewer")
 
 
 def _env(db: Path) -> dict:
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("REVIEWER_") or k == "REVIEWER_CACHE_DIR"},
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("REVIEWER_") or k in HOME_VARIABLES},
             "REVIEWER_DB": str(db)}
 
 

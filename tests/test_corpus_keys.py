@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reviewer.corpus import Paper, assign_keys, load, make_base_key
-from reviewer.corpus.keys import candidates
+from reviewer.corpus.keys import BARE_WORDS, candidates
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -31,21 +31,31 @@ def paper(title: str, authors: list[str] | None = None, year: int | None = None,
         ("TD-MPC2: Scalable, Robust World Models for Continuous Control", [], None, "tdmpc2"),
         ("The Tensor Brain: Semantic Decoding for Perception and Memory", [], None, "tensorbrain"),
         ("Model-based Reinforcement Learning: A Survey", [], None, "modelbasedreinforcement"),
-        ("A Picture Is Worth a Graph: A Blueprint Debate Paradigm for Multimodal Reasoning", [], None, "picture"),
-        ("Towards Understanding Chain-of-Thought Prompting", [], None, "chainofthought"),
-        ("Are Large Language Models Post Hoc Explainers?", [], None, "post"),
-        ("Deep Learning", [], None, "deep"),
-        ("The", [], None, "the"),
-        ("Café au lait", ["Jane Doe"], None, "cafe"),
+        ("A Picture Is Worth a Graph: A Blueprint Debate Paradigm for Multimodal Reasoning", [], None, "pictureworth"),
+        ("Towards Understanding Chain-of-Thought Prompting", [], None, "chainofthoughtprompting"),
+        ("Are Large Language Models Post Hoc Explainers?", [], None, "posthoc"),
+        ("Deep Learning", [], None, "deeplearning"),
+        ("The", [], None, "tbbccdf2e"),  # a bare stopword is never a key: t + sha1 of the normalised title
+        ("Task Vectors Are Cross-Modal", [], None, "taskvectors"),  # two significant words, not "task"
+        ("Power: A Study of Scale", [], None, "powerscale"),  # a short name that is a bare common word is not used
+        ("The Open Source Advantage in Large Language Models (LLMs)", [], None, "opensource"),
+        ("Café au lait", ["Jane Doe"], None, "cafeau"),
         ("知识图谱", [], None, "zhishitupu"),
-        ("Глубокое обучение с подкреплением", [], None, "glubokoe"),
+        ("Глубокое обучение с подкреплением", [], None, "glubokoeobuchenie"),
         ("Βαθιά μάθηση", ["Γιώργος Παπαδόπουλος"], 2020, "papadopoylos2020vathia"),
-        ("التعلم العميق", [], None, "ltlm"),
+        ("التعلم العميق", [], None, "ltlmlmyq"),
         ("？！", [], None, "tda39a3ee"),  # nothing to transliterate: t + sha1 of the (empty) normalised title
     ],
 )
 def test_base_keys(title, authors, year, expected):
     assert make_base_key(paper(title, authors, year)) == expected
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("Task Vectors Are Cross-Modal", "task"), ("Inst-IT: Boosting Multimodal Instance Understanding", "instit"),
+    ("Images Speak in Images: A Generalist Painter", "images")])
+def test_the_first_word_style_is_the_former_rule(title, expected):
+    assert make_base_key(paper(title), "first-word") == expected
 
 
 def test_collisions_get_letter_suffixes_in_list_order():
@@ -79,9 +89,11 @@ def test_sample_corpus_keys_are_unique_safe_and_stable():
     assert len(set(keys)) == len(keys) == 553
     assert all(re.fullmatch(r"[a-z0-9]{1,27}", k) for k in keys)
     assert keys[:15] == [
-        "instit", "vitron", "lowis3d", "geopix", "tyc", "inst3dlmm", "mmefinance", "incontext", "vidtext",
-        "egoobjects", "languageguided", "mcbench", "dataset", "instructionguided", "dynamicvis",
+        "instit", "vitron", "lowis3d", "geopix", "tycdataset", "inst3dlmm", "mmefinance", "incontextsupportive",
+        "vidtext", "egoobjects", "languageguidedobject", "mcbench", "datasetdistillation", "instructionguided",
+        "dynamicvis",
     ]  # fmt: skip
+    assert not set(keys) & BARE_WORDS  # no key is a bare common word ("task", "images", "open", "power", "role")
     again = load([SEEDS]).papers
     assign_keys(again, set())
     assert [p.key for p in again] == keys
@@ -91,4 +103,5 @@ def test_title_key_collision_takes_the_next_title_word_then_a_letter():
     papers = [paper("In-Context Learning Creates Task Vectors"), paper("In-context Learning and Induction Heads"),
               paper("In-Context Learning Creates Problems"), paper("In-Context Learning Creates More")]
     assign_keys(papers, set())
-    assert [p.key for p in papers] == ["incontext", "incontextinduction", "incontextcreates", "incontextb"]
+    assert [p.key for p in papers] == ["incontextcreates", "incontextinduction", "incontextcreatesproblems",
+                                      "incontextcreatesb"]

@@ -68,9 +68,23 @@ def latex_keys(tex: str) -> list[str]:
     return keys
 
 
+REFERENCE_LIST = (
+    f"- **{MIX}** — Ada Okafor and Lin Zhou (2024). Mixtures of Data Shape Few-Shot Skill. "
+    "*Journal of Made-Up Results*.\n"
+    f"- **{CIRCUITS}** — Tomas Berg (2023). Copy Circuits & Prompt Learning. <https://arxiv.org/abs/2301.00001>\n"
+    "- **raman\\_weber-2024** — Priya Raman et al. (2024). Label Noise in 100% of Prompts. "
+    "<https://example.org/p?a=1_b>\n")
+
+
 def test_markdown_pandoc_citations_footnote_and_references():
-    md = make_draft().to_markdown()
-    assert md.startswith(f"# Related work: in-context learning\n\n> **Note:** {EXTRACTIVE_NOTE}\n\nFew-shot")
+    draft = make_draft()
+    md = draft.to_markdown()
+    assert md.startswith(f'---\ntitle: "Related work: in-context learning"\ndate: {draft.created}\n'
+                         "bibliography: references.bib\nlink-citations: true\n---\n\n"
+                         f"> **Note:** {EXTRACTIVE_NOTE}\n\n![Theme map of the 4 reviewed papers on in-context "
+                         "learning: each point is a paper, nearby points are similar papers, colours are the 2 "
+                         "themes (Pretraining data (2); Mechanisms & circuits (2)); the most central papers of "
+                         "each theme are labelled](themes.png)\n\nFew-shot")
     assert md.count("No LLM is configured") == 1
     assert f"has several explanations [@{MIX}; @{CIRCUITS}].\n" in md
     # the rewritten sentence is shown as rewritten; the flagged one stays, with an inline footnote saying why
@@ -78,13 +92,11 @@ def test_markdown_pandoc_citations_footnote_and_references():
             f"^[Not supported by the cited abstract(s): the abstract ({NOISE}) says the opposite.]\n") in md
     assert "all you need" not in md
     assert "\n## Mechanisms & circuits\n\nWe now turn to mechanisms.\n\nCircuits copy tokens" in md
-    assert md.endswith(
-        "## References\n\n"
-        f"- **{MIX}** — Ada Okafor and Lin Zhou (2024). Mixtures of Data Shape Few-Shot Skill. "
-        "*Journal of Made-Up Results*.\n"
-        f"- **{CIRCUITS}** — Tomas Berg (2023). Copy Circuits & Prompt Learning. <https://arxiv.org/abs/2301.00001>\n"
-        "- **raman\\_weber-2024** — Priya Raman et al. (2024). Label Noise in 100% of Prompts. "
-        "<https://example.org/p?a=1_b>\n")
+    # citeproc writes the bibliography into the empty refs div: no list by hand, so never two bibliographies
+    assert md.endswith("## References\n\n::: {#refs}\n:::\n") and "**" + MIX not in md
+    assert draft.references_markdown() == "# References: in-context learning\n\n" + REFERENCE_LIST
+    plain = draft.to_markdown(citeproc=False)  # --no-citeproc: the list by hand, and no bibliography to process
+    assert plain.endswith("## References\n\n" + REFERENCE_LIST) and "bibliography:" not in plain
 
 
 def test_the_footnote_of_a_flagged_sentence_is_not_read_as_a_citation():
@@ -100,10 +112,10 @@ def test_latex_fragment_cites_only_the_bibliography_keys():
     assert tex.startswith("% Related work on: in-context learning (written by reviewer; engine: extractive).\n")
     assert "\\bibliography{references}" in tex.split("\\section*")[0]
     assert "\\section*{Related work: in-context learning}\n" in tex
-    assert "\\textit{Note: No LLM is configured" in tex and "REVIEWER\\_LLM\\_BASE\\_URL" in tex
+    assert "\\textit{Note: No LLM is configured" in tex and "REVIEWER\\_LLM\\_\\_BASE\\_URL" in tex
     assert tex.count("No LLM is configured") == 1
-    assert f"has several explanations \\cite{{{MIX},{CIRCUITS}}}." in tex
-    assert (f"Label noise never matters at 50\\% \\cite{{{NOISE}}}.\\footnote{{Not supported by the cited "
+    assert f"has several explanations~\\cite{{{MIX},{CIRCUITS}}}." in tex
+    assert (f"Label noise never matters at 50\\%~\\cite{{{NOISE}}}.\\footnote{{Not supported by the cited "
             "abstract(s): the abstract (raman\\_weber-2024) says the opposite.}") in tex
     assert "\\subsection*{Mechanisms \\& circuits}\n\nWe now turn to mechanisms.\n\nCircuits copy tokens" in tex
     assert latex_keys(tex) == CITED
@@ -125,7 +137,7 @@ def test_review_json_round_trips_with_sentences_verdicts_and_references():
     assert data == draft.to_dict()
     assert draft.to_json().endswith("}\n")
     assert data["topic"] == "in-context learning" and data["engine"] == "extractive"
-    assert data["note"] == EXTRACTIVE_NOTE
+    assert data["notice"] == EXTRACTIVE_NOTE
     assert list(data["settings"]) == ["max_papers", "model", "themes"]
     assert data["outline"] == ["Pretraining data", "Mechanisms & circuits"]
     assert [t["keys"] for t in data["themes"]] == [[MIX, NOISE], [CIRCUITS, UNCITED]]
@@ -148,7 +160,7 @@ def test_review_json_round_trips_with_sentences_verdicts_and_references():
 def test_write_creates_the_folder_and_writes_byte_identical_files(tmp_path):
     first = make_draft().write(tmp_path / "a" / "out")
     second = make_draft().write(tmp_path / "b")
-    names = ["review.md", "references.bib", "review.tex", "review.json", "themes.png"]
+    names = ["review.md", "references.bib", "references.md", "review.tex", "review.json", "themes.png"]
     assert [p.name for p in first] == names and [p.name for p in second] == names
     for one, two in zip(first, second):
         assert one.read_bytes() == two.read_bytes(), one.name
@@ -172,14 +184,15 @@ def test_theme_map_ignores_the_users_matplotlib_settings(monkeypatch):
 def test_no_theme_map_without_two_mapped_papers(tmp_path):
     (tmp_path / "themes.png").write_bytes(b"an older picture")
     written = make_draft(points={MIX: (0.0, 0.0)}).write(tmp_path)
-    assert [p.name for p in written] == ["review.md", "references.bib", "review.tex", "review.json"]
-    assert not (tmp_path / "themes.png").exists()  # an older map is not left to be taken for this one
+    assert [p.name for p in written] == ["review.md", "references.bib", "references.md", "review.tex", "review.json"]
+    assert not (tmp_path / "themes.png").exists()
+    assert "themes.png" not in (tmp_path / "review.md").read_text(encoding="utf-8")  # no picture, no image link  # an older map is not left to be taken for this one
 
 
 def test_llm_drafts_carry_no_extractive_note():
     draft = make_draft(engine="llm")
     assert "Note" not in draft.to_markdown() and "Note" not in draft.to_latex()
-    assert draft.to_dict()["note"] is None
+    assert draft.to_dict()["notice"] is None
 
 
 def test_an_unresolved_citation_is_refused_before_anything_is_written(tmp_path):
@@ -199,9 +212,10 @@ def test_a_draft_citing_nothing_still_gives_valid_files(tmp_path):
                   introduction=[Sentence("- The library has nothing on this.", [], UNSUPPORTED,
                                          reason="cites no paper")])
     md = draft.to_markdown()
-    assert md.startswith("# Related work: nothing \\[at\\] all\n") and citations.cited_keys(md) == []
+    assert md.startswith('---\ntitle: "Related work: nothing \\\\[at\\\\] all"\n') and citations.cited_keys(md) == []
     assert "\\- The library has nothing on this.^[Not supported: it cites no paper.]" in md
-    assert md.endswith("## References\n\nNo paper is cited.\n")
+    assert draft.to_markdown(citeproc=False).endswith("## References\n\nNo paper is cited.\n")
     assert bibtexparser.parse_string(draft.to_bibtex()).entries == []
     assert latex_keys(draft.to_latex()) == []
-    assert [p.name for p in draft.write(tmp_path)] == ["review.md", "references.bib", "review.tex", "review.json"]
+    assert [p.name for p in draft.write(tmp_path)] == ["review.md", "references.bib", "references.md", "review.tex",
+                                                       "review.json"]

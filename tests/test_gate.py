@@ -32,13 +32,13 @@ def test_a_top_keyword_hit_with_a_low_cosine_is_evidence(seeds):
     hits = seeds.search(MANY_SHOT, k=8)
     decision = gate.decide(seeds, MANY_SHOT, hits)
     assert decision.answerable
-    many = next(j for j in decision.judged if j.key == "manyshot")
+    many = next(j for j in decision.judged if j.key == "manyshotincontext")
     assert many.paper_similarity < 0.3  # the old whole-paper cutoff (0.3) dropped it
     assert many.hit.ranks["bm25"] <= 3 and many.kept and many.why == "top-3 bm25"
 
     answer = seeds.ask(MANY_SHOT)
-    assert "manyshot" in [p.key for p in answer.citations]
-    assert "[manyshot]" in answer.text
+    assert "manyshotincontext" in [p.key for p in answer.citations]
+    assert "[manyshotincontext]" in answer.text
 
 
 @pytest.mark.parametrize("question", NEAR_MISS)

@@ -44,8 +44,8 @@ def test_one_call_ends_at_its_total_deadline(tmp_path):
         llm.complete([{"role": "user", "content": "q"}])
     assert time.monotonic() - started < 2
     assert str(error.value) == ("http://127.0.0.1:1/v1 did not complete its reply within 0.5 s: the time limit of one "
-                                "model call (REVIEWER_LLM_TIMEOUT, retries included) or of the command "
-                                "(REVIEWER_LLM_COMMAND_TIMEOUT) ran out; raise it or use a faster model")
+                                "model call (REVIEWER_LLM__TIMEOUT, retries included) or of the command "
+                                "(REVIEWER_LLM__COMMAND_TIMEOUT) ran out; raise it or use a faster model")
 
 
 def test_a_trickling_stream_ends_at_the_deadline_and_what_arrived_is_discarded(tmp_path):
@@ -74,7 +74,7 @@ def test_a_reply_over_the_size_cap_is_cut_at_its_last_sentence_with_a_warning(tm
         completion = llm.complete([{"role": "user", "content": "q"}], on_token=(lambda _: None) if stream else None)
         assert completion.text == "A first sentence of forty characters ok. A first sentence of forty characters ok."
         assert completion.cut == ("the reply was longer than 100 characters and was cut there "
-                                  "(REVIEWER_LLM_MAX_REPLY_CHARS)")
+                                  "(REVIEWER_LLM__MAX_REPLY_CHARS)")
         assert completion.finish_reason != "length"
 
 

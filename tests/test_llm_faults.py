@@ -189,7 +189,7 @@ def test_a_timeout_says_which_setting_to_raise(make_llm):
         calls.append(request)
         raise httpx2.ReadTimeout("timed out", request=request)
 
-    with pytest.raises(LLMError, match=r"did not reply within 5 s after 1 retry: raise REVIEWER_LLM_TIMEOUT"):
+    with pytest.raises(LLMError, match=r"did not reply within 5 s after 1 retry: raise REVIEWER_LLM__TIMEOUT"):
         make_llm(retries=1, http_client=_client(handler)).complete(MESSAGES)
     assert len(calls) == 2
 
@@ -208,7 +208,7 @@ def test_a_context_overflow_names_the_budget(make_llm):
                                                     "However, your messages resulted in 9000 tokens.",
                                                     "code": "context_length_exceeded", "type": "invalid_request_error"}})
 
-    with pytest.raises(LLMError, match="too long for the context window.*REVIEWER_LLM_EVIDENCE_TOKENS"):
+    with pytest.raises(LLMError, match="too long for the context window.*REVIEWER_LLM__EVIDENCE_TOKENS"):
         make_llm(http_client=_client(handler)).complete(MESSAGES)
 
 

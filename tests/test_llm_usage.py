@@ -74,7 +74,7 @@ def test_the_cache_persists_across_instances_and_keys_on_the_request(settings, t
 
 def test_settings_cache_false_means_no_cache_file(monkeypatch, tmp_path):
     clean_env(monkeypatch, tmp_path / "cache")
-    settings = LLMSettings(base_url="http://llm.invalid/v1", cache=False)  # REVIEWER_LLM_CACHE=false
+    settings = LLMSettings(base_url="http://llm.invalid/v1", cache=False)  # REVIEWER_LLM__CACHE=false
     model = RecordingChatModel(replies=[REPLY, REPLY])
     llm = LLM(settings, chat_model=model)
     assert llm.cache is None
@@ -117,7 +117,7 @@ def test_streaming_passes_every_piece_and_a_cache_hit_passes_the_whole_text(sett
 
 def test_an_empty_reply_at_the_token_limit_says_which_setting_to_raise(settings, tmp_path):
     llm, _ = make(settings, tmp_path, "  ", finish_reason="length")
-    with pytest.raises(LLMError, match="empty reply; it stopped at the token limit .*REVIEWER_LLM_MAX_TOKENS=1024"):
+    with pytest.raises(LLMError, match="empty reply; it stopped at the token limit .*REVIEWER_LLM__MAX_TOKENS=1024"):
         llm.complete(MESSAGES)
     assert len(llm.cache) == 0
 

@@ -28,20 +28,34 @@ def test_the_readme_has_python_examples_of_the_whole_api():
         assert name in code, f"the README's Python examples do not show {name}"
 
 
-def test_the_readme_python_examples_run(tmp_path, monkeypatch):
-    clean_env(monkeypatch, tmp_path / "cache")  # no LLM: the extractive engine answers
-    monkeypatch.chdir(tmp_path)
-    shutil.copy(ASK_FIXTURE, tmp_path / "papers.jsonl")
+def run_block(number: int, block: str, folder, monkeypatch) -> tuple[dict, str]:
+    """Run one README block alone, as a reader pasting only it would: a fresh namespace, in an empty ``folder``
+    holding only ``papers.jsonl``. Returns (its namespace, what it printed)."""
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    shutil.copy(ASK_FIXTURE, folder / "papers.jsonl")
     namespace: dict = {"__name__": "readme"}
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        for number, block in enumerate(python_blocks(), 1):
-            exec(compile(block, f"README.md python block {number}", "exec"), namespace)
-    out = printed.getvalue()
+        exec(compile(block, f"README.md python block {number}", "exec"), namespace)
+    return namespace, printed.getvalue()
+
+
+def test_each_readme_python_example_runs_alone(tmp_path, monkeypatch):
+    clean_env(monkeypatch, tmp_path / "cache")  # no LLM: the extractive engine answers
+    first, second = python_blocks()
+
+    _, out = run_block(1, first, tmp_path / "one", monkeypatch)
     assert out.startswith("6 new, 0 unchanged, 6 papers\n")
-    assert "[okafor2024pretraining]" in out
-    assert (tmp_path / "out" / "icl" / "review.md").exists() and (tmp_path / "out" / "icl" / "references.bib").exists()
-    assert (tmp_path / "chat.md").exists() and (tmp_path / "chat.bib").read_text(encoding="utf-8").startswith("@")
+    assert "[okafor2024pretraining]" in out and "extractive No LLM is configured" in out
+    assert (tmp_path / "one" / "out" / "icl" / "review.md").exists()
+    assert (tmp_path / "one" / "out" / "icl" / "references.bib").exists()
+
+    namespace, out = run_block(2, second, tmp_path / "two", monkeypatch)
+    answer = namespace["answer"]
+    assert out.startswith(answer.text + "\n")  # the streamed reply reads as text, not one piece per line
+    assert (tmp_path / "two" / "chat.md").exists()
+    assert (tmp_path / "two" / "chat.bib").read_text(encoding="utf-8").startswith("@")
     assert namespace["follow_up"].question.startswith("Does it hold for small models? — ")
 
 

@@ -110,6 +110,13 @@ def test_the_summary_lists_files_themes_flagged_sentences_warnings_and_cost(monk
     calls = []
 
     class FakeLibrary:
+        from reviewer.config import Settings
+
+        settings = Settings(db=tmp_path / "db")
+
+        def llm(self):
+            return None
+
         def review(self, topic, **options):
             calls.append((topic, options))
             for step, total in (("retrieve", 1), ("sections", 3)):
@@ -119,7 +126,7 @@ def test_the_summary_lists_files_themes_flagged_sentences_warnings_and_cost(monk
             draft.usage = Usage(input_tokens=1234, output_tokens=56, calls=4)
             return draft
 
-    monkeypatch.setattr(review_cmds, "open_library", lambda db: FakeLibrary())
+    monkeypatch.setattr(review_cmds, "open_library", lambda db, model=None: FakeLibrary())
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "themes.png").write_bytes(b"an older picture")  # replaced on purpose: --force
     result = CliRunner().invoke(app, ["review", "in-context learning", "--out", str(tmp_path / "out"),
@@ -128,7 +135,7 @@ def test_the_summary_lists_files_themes_flagged_sentences_warnings_and_cost(monk
     assert calls == [("in-context learning", {"max_papers": 30, "themes": 2, "use_cache": False,
                                               "progress": calls[0][1]["progress"]})]
     flat = " ".join(result.stdout.split())
-    assert "Wrote 4 file(s):" in flat and str(tmp_path / "out" / "review.md") in flat
+    assert "Wrote 5 file(s):" in flat and str(tmp_path / "out" / "review.md") in flat
     assert "no theme map: it needs at least 2 reviewed papers with coordinates" in flat
     assert not (tmp_path / "out" / "themes.png").exists()
     assert "No LLM is configured" not in flat

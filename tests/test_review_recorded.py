@@ -27,10 +27,10 @@ pytestmark = [pytest.mark.vcr, pytest.mark.block_network]
 
 # The model parameters of the recorded requests (they are part of the request body).
 REVIEW_LLM_ENV = {
-    "REVIEWER_LLM_TEMPERATURE": "0",
-    "REVIEWER_LLM_MAX_TOKENS": "256",
-    "REVIEWER_LLM_MAX_RETRIES": "0",
-    "REVIEWER_LLM_TIMEOUT": "300",
+    "REVIEWER_LLM__TEMPERATURE": "0",
+    "REVIEWER_LLM__MAX_TOKENS": "256",
+    "REVIEWER_LLM__MAX_RETRIES": "0",
+    "REVIEWER_LLM__TIMEOUT": "300",
 }
 # What the chain made of SmolLM2's replies (checked only when the cassette is from that model). It returns an
 # empty outline, twice (the repair call does not help; the themes keep their c-TF-IDF names), writes sections that cite nothing (every claim is

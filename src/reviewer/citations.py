@@ -236,47 +236,106 @@ def pandoc(text: str) -> str:
 
 
 def latex(text: str) -> str:
-    """``text`` escaped for LaTeX, with ``[k1; k2]`` citations as ``\\cite{k1,k2}``."""
+    """``text`` escaped for LaTeX, with ``[k1; k2]`` citations as ``~\\cite{k1,k2}`` (a tie: never alone at the
+    start of a line)."""
     out, pos = [], 0
     for match in CITATION.finditer(text):
-        out.append(latex_escape(text[pos:match.start()]))
+        before = latex_escape(text[pos:match.start()])
+        tie = before.rstrip() != before or not before
+        out.append(before.rstrip() + ("~" if tie and before.strip() else ""))
         out.append("\\cite{" + ",".join(_keys_of(match)) + "}")
         pos = match.end()
     out.append(latex_escape(text[pos:]))
     return "".join(out)
 
 
+_QUOTES = re.compile(r"[\"“”‘’]")
+_OPENS_AFTER = " \t\n([{-–—/"
+
+
 def latex_escape(text: str) -> str:
-    """Plain text as LaTeX: special characters (``& % $ # _ { } ~ ^ \\``) and non-ASCII letters escaped."""
+    """Plain text as LaTeX: special characters (``& % $ # _ { } ~ ^ \\``) and non-ASCII letters escaped, and
+    quotation marks as LaTeX writes them: two backquotes open, two apostrophes close (a straight double quote
+    opens after a space or a bracket, else closes); a single opening quote is one backquote."""
+    out, pos = [], 0
+    for match in _QUOTES.finditer(text):
+        out.append(_latex_chars(text[pos:match.start()]))
+        mark, at = match.group(), match.start()
+        if mark == '"':
+            mark = "“" if at == 0 or text[at - 1] in _OPENS_AFTER else "”"
+        out.append({"“": "``", "”": "''", "‘": "`", "’": "'"}[mark])
+        pos = match.end()
+    out.append(_latex_chars(text[pos:]))
+    return "".join(out)
+
+
+def _latex_chars(text: str) -> str:
     from pylatexenc.latexencode import unicode_to_latex
 
-    return unicode_to_latex(text, non_ascii_only=False, unknown_char_policy="keep")
+    return unicode_to_latex(text, non_ascii_only=False, unknown_char_policy="keep") if text else ""
+
+
+# A venue that names a conference or workshop makes an @inproceedings (booktitle); one that names a journal, or
+# any other venue, an @article (journal); arXiv alone, or no venue, a @misc.
+_PROCEEDINGS = re.compile(
+    r"\b(proc(eedings)?|conference|conf|workshops?|symposium|meeting|neurips|nips|icml|iclr|acl|emnlp|naacl|eacl|"
+    r"aacl|coling|lrec|cvpr|iccv|eccv|wacv|bmvc|aaai|ijcai|kdd|sigir|sigmod|vldb|www|wsdm|cikm|recsys|interspeech|"
+    r"icassp|colm|uai|aistats|corl|rss|icra|iros|miccai|chi|uist|fse|icse|osdi|sosp|nsdi|eurosys|isca|micro)\b",
+    re.I)
+_PREPRINT = re.compile(r"^\s*(arxiv|biorxiv|medrxiv|ssrn|preprint|corr)\b", re.I)
+
+
+def entry_type(venue: str | None) -> tuple[str, str | None]:
+    """(BibTeX entry type, the field the venue goes in) for a paper's venue."""
+    if not venue or _PREPRINT.match(venue):
+        return "misc", "howpublished" if venue else None
+    if _PROCEEDINGS.search(venue):
+        return "inproceedings", "booktitle"
+    return "article", "journal"
 
 
 def bibtex(papers) -> str:
-    """BibTeX entries for ``papers`` (in the given order), keys exactly as stored: ``@article`` when the
-    paper has a venue, ``@misc`` otherwise. Field values are LaTeX-escaped; titles keep their capitals."""
+    """BibTeX entries for ``papers`` (in the given order), keys exactly as stored, with every field known:
+    title, author, year, the venue (``booktitle`` of an ``@inproceedings`` when it names a conference or
+    workshop, ``journal`` of an ``@article`` otherwise; a paper with no venue, or only arXiv, is a ``@misc``),
+    doi, eprint (arXiv), url, abstract, a ``key`` to sort by when there is no author (so BibTeX does not warn
+    "need author or key"), and a ``note`` naming where reviewer read it. Field values are LaTeX-escaped; titles
+    keep their capitals."""
     import bibtexparser
     from bibtexparser import model
 
     library = bibtexparser.Library()
     for paper in papers:
+        kind, venue_field = entry_type(paper.venue)
         fields = [("title", "{" + latex_escape(" ".join(paper.title.split())) + "}")]
         if paper.authors:
             fields.append(("author", " and ".join(latex_escape(a) for a in paper.authors)))
+        else:
+            fields.append(("key", paper.key))
         if paper.year:
             fields.append(("year", str(paper.year)))
-        if paper.venue:
-            fields.append(("journal", latex_escape(paper.venue)))
+        if venue_field:
+            fields.append((venue_field, latex_escape(" ".join(paper.venue.split()))))
         if paper.doi:
             fields.append(("doi", paper.doi))
         if paper.arxiv_id:
             fields += [("eprint", paper.arxiv_id), ("archiveprefix", "arXiv")]
         if paper.url:
             fields.append(("url", paper.url))
-        entry_type = "article" if paper.venue else "misc"
-        library.add(model.Entry(entry_type, paper.key, [model.Field(k, v) for k, v in fields]))
+        if paper.abstract.strip():
+            fields.append(("abstract", latex_escape(" ".join(paper.abstract.split()))))
+        if paper.provenance:
+            fields.append(("note", latex_escape("Source: " + "; ".join(_source(p) for p in paper.provenance))))
+        library.add(model.Entry(kind, paper.key, [model.Field(k, v) for k, v in fields]))
     return bibtexparser.write_string(library)
+
+
+def _source(provenance: str) -> str:
+    """``file:line`` with the file's name only (the folders are the user's business)."""
+    import os
+
+    where, _, line = provenance.rpartition(":")
+    return f"{os.path.basename(where)}:{line}" if where and line.isdigit() else os.path.basename(provenance)
 
 
 def _keys_of(match: re.Match) -> list[str]:

@@ -13,7 +13,7 @@ from reviewer.llm import Usage
 NOT_REPORTED = "not reported"
 NO_LLM_NOTE = (
     "No LLM is configured, so this table is extractive: each cell quotes the sentence of that method's papers "
-    "most similar to the aspect. Set REVIEWER_LLM_BASE_URL (e.g. a local Ollama or llama.cpp server) or "
+    "most similar to the aspect. Set REVIEWER_LLM__BASE_URL (e.g. a local Ollama or llama.cpp server) or "
     "OPENAI_API_KEY for written cells."
 )
 
@@ -45,6 +45,11 @@ class Comparison:
     topic: str | None = None
     papers: dict[str, Paper] = field(default_factory=dict, repr=False)  # every cited paper, by key
 
+    @property
+    def notice(self) -> str | None:
+        """The extractive engine's one-line notice (no LLM configured), never part of the table; None with a model."""
+        return NO_LLM_NOTE if self.engine == "extractive" else None
+
     def cell(self, method: str, aspect: str) -> Cell:
         return self.cells[method][aspect]
 
@@ -64,7 +69,7 @@ class Comparison:
         """The comparison as JSON-able data."""
         return {
             "topic": self.topic, "engine": self.engine,
-            "note": NO_LLM_NOTE if self.engine == "extractive" else None,
+            "notice": self.notice,
             "methods": self.methods, "aspects": self.aspects,
             "rows": [{"method": m, "cells": {a: {"text": c.text, "keys": c.keys} for a, c in self.cells[m].items()}}
                      for m in self.methods],
@@ -74,9 +79,9 @@ class Comparison:
             "warnings": self.warnings, "usage": self.usage.to_dict(),
         }
 
-    def to_markdown(self, note: bool = True) -> str:
-        """A Markdown pipe table (each cell: text then ``[key; key]``), then the cited papers; the extractive
-        engine's note heads it unless ``note`` is False (a front end that shows the note apart)."""
+    def to_markdown(self, note: bool = False) -> str:
+        """A Markdown pipe table (each cell: text then ``[key; key]``), then the cited papers. The extractive
+        engine's notice is :attr:`notice`, apart; ``note=True`` puts it above the table as a quote."""
         lines = [f"> {NO_LLM_NOTE}", ""] if note and self.engine == "extractive" else []
         lines.append("| " + " | ".join(["Method", *(_md(a.capitalize()) for a in self.aspects)]) + " |")
         lines.append("|" + " --- |" * (len(self.aspects) + 1))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from reviewer import citations as cite
@@ -20,9 +21,9 @@ from reviewer.llm import Usage
 EXTRACTIVE_NOTE = (
     "No LLM is configured, so this draft is extractive: each section quotes one sentence from each of its "
     "theme's papers most relevant to the topic, and themes are named by their most distinctive terms. Set "
-    "REVIEWER_LLM_BASE_URL (e.g. a local Ollama or llama.cpp server) or OPENAI_API_KEY for a written review."
+    "REVIEWER_LLM__BASE_URL (e.g. a local Ollama or llama.cpp server) or OPENAI_API_KEY for a written review."
 )
-FILES = ("review.md", "references.bib", "review.tex", "review.json", "themes.png")
+FILES = ("review.md", "references.bib", "references.md", "review.tex", "review.json", "themes.png")
 
 
 def free_directory(directory: str | Path, force: bool = False) -> Path:
@@ -99,6 +100,12 @@ class Draft:
     warnings: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     settings: dict = field(default_factory=dict)  # what produced it (max_papers, themes, model, ...), for review.json
+    created: str = field(default_factory=lambda: date.today().isoformat())  # review.md's date
+
+    @property
+    def notice(self) -> str | None:
+        """The extractive engine's notice (no LLM configured); None with a model."""
+        return EXTRACTIVE_NOTE if self.engine == "extractive" else None
 
     def all_sentences(self) -> list[Sentence]:
         return self.introduction + [s for section in self.sections for s in section.sentences()]
@@ -118,12 +125,25 @@ class Draft:
         return [self.papers[k] for k in self.cited_keys()]
 
     # -- files -----------------------------------------------------------------------------------------
-    def to_markdown(self) -> str:
-        """review.md: pandoc Markdown citing ``[@key]``; a flagged sentence keeps its place and gets an inline
-        footnote saying why; a References list (in order of first citation) ends it."""
-        lines = [f"# Related work: {_md_escape(self.topic)}", ""]
+    def to_markdown(self, citeproc: bool = True) -> str:
+        """review.md: pandoc Markdown citing ``[@key]``, which ``pandoc review.md --citeproc`` renders unchanged.
+
+        A YAML block starts it (title, date, ``bibliography: references.bib``, ``link-citations: true``); a
+        flagged sentence keeps its place and gets an inline footnote saying why; the theme map is shown with an
+        alt text; it ends with a References heading over an empty ``::: {#refs}`` div, where citeproc puts the
+        bibliography. ``citeproc=False``: no bibliography in the YAML, and the references are listed by hand
+        instead (in order of first citation, as in references.md)."""
+        lines = ["---", f"title: {json.dumps('Related work: ' + _md_escape(self.topic), ensure_ascii=False)}",
+                 f"date: {self.created}"]
+        if citeproc:
+            lines += ["bibliography: references.bib", "link-citations: true"]
+        lines += ["---", ""]
         if self.engine == "extractive":
             lines += [f"> **Note:** {EXTRACTIVE_NOTE}", ""]
+        from reviewer.themes_map import alt_text, skip_reason
+
+        if skip_reason(self) is None:
+            lines += [f"![{_md_escape(alt_text(self))}](themes.png)", ""]
         if self._introduction_body():
             lines += [_md_paragraph(self._introduction_body()), ""]
         for section in self.sections:
@@ -131,8 +151,20 @@ class Draft:
             lines += [line for paragraph in section.paragraphs if paragraph
                       for line in (_md_paragraph(paragraph), "")]
         lines += ["## References", ""]
-        lines += [f"- {_md_reference(paper)}" for paper in self.citations()] or ["No paper is cited."]
+        if citeproc:
+            lines += ["::: {#refs}", ":::"]
+        else:
+            lines += self._reference_list()
         return "\n".join(lines).rstrip("\n") + "\n"
+
+    def references_markdown(self) -> str:
+        """references.md: the cited papers as a plain Markdown list, in order of first citation (for readers
+        without citeproc; review.md's bibliography is citeproc's, from references.bib)."""
+        lines = [f"# References: {_md_escape(self.topic)}", ""] + self._reference_list()
+        return "\n".join(lines) + "\n"
+
+    def _reference_list(self) -> list[str]:
+        return [f"- {_md_reference(paper)}" for paper in self.citations()] or ["No paper is cited."]
 
     def to_latex(self) -> str:
         """review.tex: a fragment to ``\\input`` (``\\section*`` and ``\\subsection*``s) citing ``\\cite{key}``;
@@ -167,7 +199,7 @@ class Draft:
         return {
             "topic": self.topic,
             "engine": self.engine,
-            "note": EXTRACTIVE_NOTE if self.engine == "extractive" else None,
+            "notice": self.notice,
             "settings": _jsonable(self.settings),
             "themes": [{"id": t.id, "name": t.name, "terms": list(t.terms), "keys": list(t.keys),
                         "summary": t.summary} for t in self.themes],
@@ -187,17 +219,19 @@ class Draft:
         """review.json's text: ``to_dict()`` indented, UTF-8 as is, with a trailing newline."""
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
 
-    def write(self, directory: str | Path) -> list[Path]:
-        """Write review.md, references.bib, review.tex, review.json and themes.png into ``directory`` (created
-        if needed); returns the paths written. themes.png needs at least two mapped papers: without them it is
-        not written (and an older one there is removed, so it cannot be taken for this draft's)."""
+    def write(self, directory: str | Path, *, citeproc: bool = True) -> list[Path]:
+        """Write review.md, references.bib, references.md, review.tex, review.json and themes.png into
+        ``directory`` (created if needed); returns the paths written. themes.png needs at least two mapped
+        papers: without them it is not written (and an older one there is removed, so it cannot be taken for
+        this draft's). ``citeproc=False``: review.md lists its references by hand (see :meth:`to_markdown`)."""
         from reviewer.errors import ReviewerError
         from reviewer.themes_map import render_png
 
         self.check_citations()
         directory = Path(directory)
-        texts = {"review.md": self.to_markdown(), "references.bib": self.to_bibtex(),
-                 "review.tex": self.to_latex(), "review.json": self.to_json()}
+        texts = {"review.md": self.to_markdown(citeproc=citeproc), "references.bib": self.to_bibtex(),
+                 "references.md": self.references_markdown(), "review.tex": self.to_latex(),
+                 "review.json": self.to_json()}
         picture = render_png(self)
         written: list[Path] = []
         try:

@@ -27,7 +27,9 @@ def _warn(message: str) -> None:
 
 @dataclass
 class Hit:
-    """One search result: the paper, its score, and which retrievers found it."""
+    """One search result: the paper, its raw ``score`` (the mode's own scale: an RRF score is about 0.03),
+    ``relevance`` (that score on a 0-1 scale, see :func:`reviewer.retrieval.search.relevance`), which retrievers
+    found it and its rank in each."""
 
     key: str
     title: str
@@ -35,6 +37,13 @@ class Hit:
     paper: Paper
     found_by: list[str] = field(default_factory=list)
     ranks: dict[str, int] = field(default_factory=dict)  # 1-based rank in each retriever's list that has it
+    relevance: float = 0.0
+
+    def to_dict(self) -> dict:
+        """``key``, ``title``, ``relevance``, ``score`` (raw), ``found_by``, ``ranks`` and ``paper``
+        (:meth:`Paper.model_dump`): the JSON of `reviewer search --json`."""
+        return {"key": self.key, "title": self.title, "relevance": self.relevance, "score": round(self.score, 6),
+                "found_by": list(self.found_by), "ranks": dict(self.ranks), "paper": self.paper.model_dump()}
 
 
 class Library:
@@ -134,6 +143,7 @@ class Library:
                 max_field_chars=self.settings.ingest.max_field_chars,
                 max_title_chars=self.settings.ingest.max_title_chars,
                 progress=progress,
+                key_style=self.settings.ingest.key_style,
             )
             self._keyword = self._vectors = None
             self.keyword_index(rebuild=wrote)
@@ -157,11 +167,66 @@ class Library:
         return self.store.count()
 
     def get(self, key: str) -> Paper:
-        """The paper stored under ``key``; raises NotFoundError (saying how to list keys) when there is none."""
+        """The paper stored under ``key``, which may be written as pasted (``[key]``, ``@key``, ``[@key; other]``,
+        any case); raises NotFoundError naming the closest keys (and how to list keys) when there is none."""
         found = self.store.get([key])
-        if key not in found:
-            raise NotFoundError(f"no paper with key {key!r}; `reviewer papers --grep WORD` lists keys")
-        return found[key]
+        if key in found:
+            return found[key]
+        key = self.resolve_key(key)
+        return self.store.get([key])[key]
+
+    def resolve_key(self, text: str) -> str:
+        """The stored key ``text`` names: exactly, or as pasted (``[key]``, ``@key``, ``key.``), in any case.
+        Raises NotFoundError with "did you mean ..." (the closest keys) when it names none."""
+        from reviewer.corpus.keys import closest, lookup, pasted_keys
+
+        keys = self.records()
+        found = lookup(text, keys)
+        if found is not None:
+            return found
+        near = closest(text, keys)
+        hint = f"did you mean {', '.join(near)}? " if near else ""
+        shown = (pasted_keys(text) or [text.strip()])[0]
+        raise NotFoundError(f"no paper with key {shown!r}; {hint}`reviewer papers --grep WORD` lists keys")
+
+    def resolve_keys(self, texts: Sequence[str], option: str = "--keys") -> tuple[list[str], list[str]]:
+        """(the stored keys ``texts`` name, a warning per text that names none, with the closest keys)."""
+        resolved, warnings = [], []
+        for text in texts:
+            try:
+                resolved.append(self.resolve_key(text))
+            except NotFoundError as exc:
+                warnings.append(f"{option}: {exc}")
+        return resolved, warnings
+
+    def explain_empty(self, filters) -> str | None:
+        """Why ``filters`` let no paper through: each filter that alone excludes every paper, with how many
+        papers have that field (None when the filters allow some paper)."""
+        records = [r.paper for r in self.records().values()]
+        if not filters or not filters.active() or any(filters.allows(p) for p in records):
+            return None
+        from reviewer.retrieval.search import Filters
+
+        total = len(records)
+        checks = [
+            ("--from", filters.year_min, Filters(year_min=filters.year_min), "a year", lambda p: p.year),
+            ("--to", filters.year_max, Filters(year_max=filters.year_max), "a year", lambda p: p.year),
+            ("--venue", filters.venue, Filters(venue=filters.venue), "a venue", lambda p: p.venue),
+            ("--source", filters.source, Filters(source=filters.source), "a source file", lambda p: p.provenance),
+            ("--keys", filters.keys, Filters(keys=filters.keys), "a key", lambda p: p.key),
+        ]
+        reasons = []
+        for option, value, alone, field_name, has in checks:
+            if value is None:
+                continue
+            if not any(alone.allows(p) for p in records):
+                shown = ",".join(value) if isinstance(value, (list, tuple)) else value
+                having = sum(1 for p in records if has(p))
+                reasons.append(f"{option} {shown} excludes all {total} papers ({having} of {total} have "
+                               f"{field_name})" if option != "--keys" else "--keys names none of the papers")
+        if not reasons:
+            reasons.append("the filters together exclude every paper (each alone lets some through)")
+        return "no paper matches the filters: " + "; ".join(reasons)
 
     def papers(self, grep: str | None = None) -> list[Paper]:
         """Every paper, sorted by key; with ``grep``, those whose key, title or abstract contain it (any case)."""
@@ -248,7 +313,8 @@ class Library:
         self._sync()
         ranked = search(self, query, k=k, mode=mode or self.settings.retrieval.mode, use_mmr=mmr, filters=filters)
         papers = self.store.get([r.key for r in ranked])
-        return [Hit(r.key, papers[r.key].title, r.score, papers[r.key], r.found_by, r.ranks) for r in ranked]
+        return [Hit(r.key, papers[r.key].title, r.score, papers[r.key], r.found_by, r.ranks, r.relevance)
+                for r in ranked]
 
     def llm(self):
         """The configured chat model wrapped with usage and cache (one per library), or None when no endpoint

@@ -131,7 +131,7 @@ def make_chat_model(settings: LLMSettings, **overrides):
     from langchain_openai import ChatOpenAI
 
     if not settings.configured:
-        raise LLMError("no LLM endpoint is configured: set REVIEWER_LLM_BASE_URL (local server) or OPENAI_API_KEY")
+        raise LLMError("no LLM endpoint is configured: set REVIEWER_LLM__BASE_URL (local server) or OPENAI_API_KEY")
     key = settings.api_key.get_secret_value() if settings.api_key else "sk-no-key-needed"
     options = dict(
         model=settings.model, base_url=settings.base_url, api_key=key, temperature=settings.temperature,
@@ -249,7 +249,7 @@ class LLM:
 
         reply = self._call(messages, on_token, None if max_tokens is None else limit)
         if not reply.text.strip():
-            hint = (f"it stopped at the token limit (REVIEWER_LLM_MAX_TOKENS={limit}): raise it"
+            hint = (f"it stopped at the token limit (REVIEWER_LLM__MAX_TOKENS={limit}): raise it"
                     if reply.finish_reason == "length" else "try again, or use another model")
             raise LLMError(f"the model {self.model_name!r} returned an empty reply; {hint}")
         estimated = reply.input_tokens is None or reply.output_tokens is None
@@ -271,7 +271,7 @@ class LLM:
 
     def _cut_warning(self) -> str:
         return (f"the reply was longer than {self.settings.max_reply_chars:,} characters and was cut there "
-                "(REVIEWER_LLM_MAX_REPLY_CHARS)")
+                "(REVIEWER_LLM__MAX_REPLY_CHARS)")
 
     def structured(self, messages: Sequence, schema: type, *, use_cache: bool = True,
                    check: Callable[[Any], list[str]] | None = None) -> Structured:
@@ -414,7 +414,7 @@ class LLM:
         if finish is None:
             # The stream ended without a finish reason (and so without OpenAI's final chunk): the server
             # or a proxy cut it. What arrived is incomplete, so it is not returned (nor cached).
-            raise LLMError(f"the reply from {_where(self.settings)} stopped before it was complete (the stream "
+            raise LLMError(f"the reply from {endpoint_name(self.settings)} stopped before it was complete (the stream "
                            f"ended without a finish reason, after {received} characters): "
                            "it was discarded; try again")
         text = "".join(parts)
@@ -442,9 +442,9 @@ class LLM:
 
     def _overdue(self, seconds: float, received: int) -> str:
         got = f" (after {received} characters of reply, discarded)" if received else ""
-        return (f"{_where(self.settings)} did not complete its reply within {_seconds(seconds)} s{got}: "
-                "the time limit of one model call (REVIEWER_LLM_TIMEOUT, retries included) or of the command "
-                "(REVIEWER_LLM_COMMAND_TIMEOUT) ran out; raise it or use a faster model")
+        return (f"{endpoint_name(self.settings)} did not complete its reply within {_seconds(seconds)} s{got}: "
+                "the time limit of one model call (REVIEWER_LLM__TIMEOUT, retries included) or of the command "
+                "(REVIEWER_LLM__COMMAND_TIMEOUT) ran out; raise it or use a faster model")
 
 
 def _cut(text: str, limit: int) -> str:
@@ -519,7 +519,7 @@ def _text(content) -> str:
     return str(content or "")
 
 
-def _where(settings: LLMSettings) -> str:
+def endpoint_name(settings: LLMSettings) -> str:
     """The endpoint, for messages: never with credentials (user:key@host) or query parameters (?api-key=)."""
     if not settings.base_url:
         return "the OpenAI API"
@@ -538,7 +538,7 @@ def _interrupted(exc: Exception, settings: LLMSettings, retries: int, chunks: in
 
     if chunks and isinstance(exc, openai.APIConnectionError):
         how = "stopped sending" if isinstance(exc, openai.APITimeoutError) else "closed the connection"
-        return LLMError(f"{_where(settings)} {how} in the middle of the reply (after {received} characters): "
+        return LLMError(f"{endpoint_name(settings)} {how} in the middle of the reply (after {received} characters): "
                         "the reply is incomplete and was discarded; try again")
     return explain(exc, settings, retries)
 
@@ -548,41 +548,41 @@ def explain(exc: Exception, settings: LLMSettings, retries: int | None = None) -
     import openai
     from langchain_core.exceptions import ContextOverflowError
 
-    where = _where(settings)
+    where = endpoint_name(settings)
     retries = settings.max_retries if retries is None else retries
     after = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
     if isinstance(exc, ContextOverflowError) or _is_context_overflow(exc):
         return LLMError(f"the prompt is too long for the context window of model {settings.model!r} at {where}: "
-                        "lower REVIEWER_LLM_EVIDENCE_TOKENS or ask with a smaller -k")
+                        "lower REVIEWER_LLM__EVIDENCE_TOKENS or ask with a smaller -k")
     if isinstance(exc, openai.AuthenticationError):
         return LLMError(f"{where} refused the API key (401 Unauthorized): check your key "
-                        "(OPENAI_API_KEY or REVIEWER_LLM_API_KEY)")
+                        "(OPENAI_API_KEY or REVIEWER_LLM__API_KEY)")
     if isinstance(exc, openai.PermissionDeniedError):
         return LLMError(f"{where} denied access (403) to model {settings.model!r}: check the key's permissions")
     if isinstance(exc, openai.NotFoundError):
-        return LLMError(f"{where} has no model {settings.model!r} (404): check REVIEWER_LLM_MODEL "
-                        "and REVIEWER_LLM_BASE_URL")
+        return LLMError(f"{where} has no model {settings.model!r} (404): check REVIEWER_LLM__MODEL "
+                        "and REVIEWER_LLM__BASE_URL")
     if isinstance(exc, openai.RateLimitError):
         if getattr(exc, "code", None) == "insufficient_quota":
             return LLMError(f"{where} says the account has no quota left (429 insufficient_quota): check its billing")
         return LLMError(f"{where} is rate-limiting requests (429){after}: wait a minute and run again")
     if isinstance(exc, openai.APITimeoutError):
         return LLMError(f"{where} did not reply within {settings.timeout:g} s{after}: "
-                        "raise REVIEWER_LLM_TIMEOUT or use a faster model")
+                        "raise REVIEWER_LLM__TIMEOUT or use a faster model")
     if isinstance(exc, openai.APIConnectionError):
         cause = _root_cause(exc)
         if type(cause).__name__ == "RemoteProtocolError":
             return LLMError(f"{where} closed the connection before the reply was complete{after}: "
                             "the server may have crashed or restarted; try again")
         return LLMError(f"cannot reach {where} ({type(cause).__name__}){after}: "
-                        "is the server running and REVIEWER_LLM_BASE_URL right?")
+                        "is the server running and REVIEWER_LLM__BASE_URL right?")
     if isinstance(exc, openai.APIStatusError):
         detail = _server_message(exc, settings)
         if exc.status_code >= 500:
             return LLMError(f"{where} failed with HTTP {exc.status_code}{after}{detail}: "
                             "the server is in trouble; try again later")
         return LLMError(f"{where} rejected the request (HTTP {exc.status_code}){detail}: "
-                        "check REVIEWER_LLM_MODEL and the other REVIEWER_LLM_* settings")
+                        "check REVIEWER_LLM__MODEL and the other REVIEWER_LLM_* settings")
     if isinstance(exc, openai.APIError):
         return LLMError(f"{where} sent a reply that could not be read ({type(exc).__name__}"
                         f"{_server_message(exc, settings)}): try again")

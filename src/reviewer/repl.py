@@ -62,11 +62,12 @@ class Repl:
 
     ``console``: where answers go (injectable for tests); ``err_console``: notes, warnings and errors (default:
     ``console``); ``plain``: the piped mode (no streaming, no spinner, each input echoed); ``out_dir``: where
-    ``/review`` writes drafts (one folder per topic).
+    ``/review`` writes drafts (one folder per topic); ``log``: record each answer, comparison and review in the
+    answer log (:mod:`reviewer.logs`, unless the ``log`` setting is off).
     """
 
     def __init__(self, session: ChatSession, *, console: Console | None = None, err_console: Console | None = None,
-                 plain: bool = False, out_dir: str | Path = "out"):
+                 plain: bool = False, out_dir: str | Path = "out", log: bool = False):
         self.session = session
         self.console = console or Console()
         self.err = err_console or self.console
@@ -75,6 +76,14 @@ class Repl:
         self.failures = 0
         self.exit_codes: set[int] = set()  # of the answers given (see reviewer.grounding)
         self._compare_noted = False
+        self.log = log
+
+    def _record(self, command: str, prompt: str, result, started, text: str | None = None) -> None:
+        from reviewer import logs
+
+        logs.record(self.session.library, logs.entry_for(command, prompt, result, self.session.library, text=text,
+                                                         seconds=started.seconds, llm=self.session.llm),
+                    enabled=self.log)
 
     # -- the two loops -------------------------------------------------------------------------------
     def interactive(self, *, history=None, input=None, output=None) -> None:
@@ -192,6 +201,9 @@ class Repl:
             provisional.write(piece)
 
         stream = self.session.engine == "llm" and not self.plain and self.console.is_terminal
+        from reviewer.logs import Timer
+
+        started = Timer()
         if status is not None:
             status.start()
         try:
@@ -201,6 +213,7 @@ class Repl:
             if provisional is not None:
                 provisional.__exit__(None, None, None)
         self.exit_codes.add(answer.exit_code)
+        self._record("chat", question, answer, started)
         print_checked_answer(self.console, answer, body(answer), plain=self.plain)
         self._warnings(answer.warnings)
         if self.plain and answer.engine == "llm" and (answer.usage.calls or answer.usage.cached_calls):
@@ -248,9 +261,9 @@ class Repl:
         table.add_column("key", style="cyan", no_wrap=True)
         table.add_column("year", justify="right")
         table.add_column("title")
-        table.add_column("score", justify="right")
+        table.add_column("relevance", justify="right")
         for rank, hit in enumerate(hits, 1):
-            table.add_row(str(rank), hit.key, str(hit.paper.year or ""), escape(hit.title), f"{hit.score:.3f}")
+            table.add_row(str(rank), hit.key, str(hit.paper.year or ""), escape(hit.title), f"{hit.relevance:.2f}")
         self.console.print(table)
 
     def do_show(self, key: str) -> None:
@@ -287,9 +300,13 @@ class Repl:
         self.console.print(table)
 
     def do_compare(self, argument: str) -> None:
+        from reviewer.logs import Timer
+
         methods = [m.strip() for m in argument.split("|") if m.strip()]
+        started = Timer()
         with self._busy(f"comparing {len(methods)} methods…"):
             comparison = self.session.compare(methods)
+        self._record("chat compare", " | ".join(methods), comparison, started, text=comparison.to_markdown())
         if comparison.engine == "extractive" and not self._compare_noted:  # once, with the other notes
             self._compare_noted = True
             self.err.print(COMPARE_NOTE if self.plain else f"[yellow]{escape(COMPARE_NOTE)}[/]", markup=not self.plain,
@@ -308,10 +325,14 @@ class Repl:
 
         topic, directory = review_argument(argument)
         directory = free_directory(directory if directory is not None else self.out_dir / slug(topic))
+        from reviewer.logs import Timer
+
+        started = Timer()
         with self._busy("writing a related-work draft…"):
             self.session.review(topic, directory=directory)
         turn = self.session.turns[-1]
         draft = turn.result
+        self._record("chat review", topic, draft, started, text=turn.text)
         self.console.print(f"A draft on {topic!r}: {len(draft.sections)} section(s), {len(turn.papers)} paper(s) "
                            f"cited, {len(draft.flagged)} sentence(s) flagged as unsupported.", markup=False,
                            highlight=False)

@@ -40,16 +40,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from reviewer.chains.ask import Answer
 from reviewer.corpus.model import Paper
-from reviewer.errors import InputError, NotFoundError
+from reviewer.errors import InputError
 from reviewer.evidence import Evidence
-from reviewer.extractive import NO_LLM_NOTE
 from reviewer.grounding import UNCITED_BANNER
 from reviewer.llm import Usage, command_deadline
 from reviewer.text import excerpt, strip_special_tokens
@@ -228,17 +226,9 @@ class ChatSession:
     def show(self, key: str) -> Paper:
         """One paper by key (raises NotFoundError naming how to find keys). The key may be pasted as an answer
         shows it: ``[key]``, ``[key; other]`` (the first), ``[@key]``, ``**[key]**``, ``key.``."""
-        candidates = paper_keys(key)
-        if not candidates:
+        if not paper_keys(key):
             raise InputError(f"{key.strip()!r} is not a paper key: `/search WORDS` lists keys")
-        first, *as_typed = candidates
-        try:
-            return self.library.get(first)
-        except NotFoundError as error:
-            if as_typed:  # a key of the user's own .bib may end with "." or ":"
-                with suppress(NotFoundError):
-                    return self.library.get(as_typed[0])
-            raise error
+        return self.library.get(key)
 
     def compare(self, methods: Sequence[str], **options):
         """A comparison of ``methods`` (see :meth:`reviewer.Library.compare`), added to the transcript."""
@@ -274,12 +264,12 @@ class ChatSession:
     def describe_model(self) -> dict[str, str]:
         """What answers: engine, model, endpoint and the settings that matter (never a key)."""
         if self.llm is None:
-            return {"engine": "extractive (no LLM configured: set REVIEWER_LLM_BASE_URL or OPENAI_API_KEY)",
+            return {"engine": "extractive (no LLM configured: set REVIEWER_LLM__BASE_URL or OPENAI_API_KEY)",
                     "papers per answer": str(self.k)}
-        from reviewer.llm import _where
+        from reviewer.llm import endpoint_name
 
         settings = self.llm.settings
-        return {"engine": "llm", "model": self.llm.model_name, "endpoint": _where(settings),
+        return {"engine": "llm", "model": self.llm.model_name, "endpoint": endpoint_name(settings),
                 "temperature": f"{settings.temperature:g}", "max tokens": str(settings.max_tokens),
                 "evidence budget": f"{settings.evidence_tokens} tokens", "papers per answer": str(self.k),
                 "response cache": "on" if self.use_cache and self.llm.cache is not None else "off"}
@@ -393,25 +383,15 @@ def carry_terms(question: str, previous: str, evidence: Sequence[str] = (), limi
 
 # -- helpers -----------------------------------------------------------------------------------------
 def body(answer: Answer) -> str:
-    """The answer's text without the extractive engine's note (a chat says it once, not under every answer)."""
-    text = answer.text
-    if text.startswith(NO_LLM_NOTE):
-        text = text[len(NO_LLM_NOTE):].lstrip("\n")
-    return text
-
-
-_KEY_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_:.\-]*")  # the key syntax of reviewer.citations
+    """The answer's text (the extractive engine's notice is :attr:`Answer.notice`, never part of it)."""
+    return answer.text
 
 
 def paper_keys(text: str) -> list[str]:
-    """The key in ``text`` as pasted from an answer (``[key]``, ``[key; other]``, ``[@key]``, ``**[key]**``,
-    ``key.``): its first key without trailing punctuation, then as typed when that differs; [] when none."""
-    match = _KEY_TOKEN.search(text)
-    if not match:
-        return []
-    token = match.group(0)
-    cleaned = token.rstrip(".:-")
-    return [cleaned] if cleaned == token else [cleaned, token]
+    """The key in ``text`` as pasted (see :func:`reviewer.corpus.keys.pasted_keys`)."""
+    from reviewer.corpus.keys import pasted_keys
+
+    return pasted_keys(text)
 
 
 def reference(paper: Paper) -> str:

@@ -27,7 +27,8 @@ _CANNOT_MARKERS = ("cannot answer this from this collection", "cannot answer fro
 
 @dataclass
 class Answer:
-    """A grounded answer: ``text`` cites ``[key]``s, every one of them in ``evidence``.
+    """A grounded answer: ``text`` cites ``[key]``s, every one of them in ``evidence``. ``engine``: "llm", or
+    "extractive" when no model is configured (then :attr:`notice` says so; ``text`` never does).
 
     ``status``: "answered" (grounded; claims without a citation are marked :data:`grounding.UNCITED_MARK` in
     ``text`` and listed in ``uncited``), "cannot_answer" (nothing relevant, or the model said so),
@@ -48,6 +49,11 @@ class Answer:
     rejected: str | None = None  # why the model's reply was not shown
 
     @property
+    def notice(self) -> str | None:
+        """The extractive engine's one-line notice (no LLM configured), never part of ``text``; None with a model."""
+        return extractive.NO_LLM_NOTE if self.engine == "extractive" else None
+
+    @property
     def answered(self) -> bool:
         return self.text != CANNOT_ANSWER
 
@@ -58,7 +64,8 @@ class Answer:
 
     def to_dict(self) -> dict:
         return {
-            "question": self.question, "answer": self.text, "engine": self.engine, "status": self.status,
+            "question": self.question, "text": self.text, "engine": self.engine, "notice": self.notice,
+            "status": self.status,
             "banner": grounding.UNCITED_BANNER if self.status == "uncited" else None,
             "rejected": self.rejected, "uncited": self.uncited,
             "citations": [{"key": p.key, "title": p.title} for p in self.citations],
@@ -91,10 +98,10 @@ def ask(library, question: str, *, k: int = 8, llm: LLM | None = None,
     warnings = []
     if packed.truncated:
         warnings.append(f"the abstract of {', '.join(packed.truncated)} was cut to fit the evidence budget of "
-                        f"{settings.llm.evidence_tokens} tokens (REVIEWER_LLM_EVIDENCE_TOKENS)")
+                        f"{settings.llm.evidence_tokens} tokens (REVIEWER_LLM__EVIDENCE_TOKENS)")
     if packed.dropped:
         warnings.append(f"{len(packed.dropped)} paper(s) did not fit the evidence budget of "
-                        f"{settings.llm.evidence_tokens} tokens (REVIEWER_LLM_EVIDENCE_TOKENS) and were not "
+                        f"{settings.llm.evidence_tokens} tokens (REVIEWER_LLM__EVIDENCE_TOKENS) and were not "
                         "shown to the model: " + ", ".join(e.key for e in packed.dropped))
     if neutralised := packed.neutralised():
         warnings.append("text that imitated instructions or the prompt's format was neutralised in the evidence: "
@@ -104,8 +111,6 @@ def ask(library, question: str, *, k: int = 8, llm: LLM | None = None,
         limit = max(extractive.LIMIT, sum(j.top for j in ordered))
         text = extractive.answer(focus or question, packed.included, library.embedder, limit=limit)
         answer = _finish(library, question, text, packed.included, warnings, Usage(), "extractive")
-        if answer.answered:  # the engine's note heads every extractive answer
-            answer.text = f"{extractive.NO_LLM_NOTE}\n\n{answer.text}"
         if on_token:
             on_token(answer.text)
         return answer
@@ -117,7 +122,7 @@ def ask(library, question: str, *, k: int = 8, llm: LLM | None = None,
     completion = llm.complete(messages, on_token=on_token, use_cache=use_cache)
     if completion.finish_reason == "length":
         warnings.append(f"the reply was cut at the token limit ({settings.llm.max_tokens} tokens): "
-                        "raise REVIEWER_LLM_MAX_TOKENS for a complete answer")
+                        "raise REVIEWER_LLM__MAX_TOKENS for a complete answer")
     if completion.cut:
         warnings.append(completion.cut)
     return _finish(library, question, completion.text, packed.included, warnings, completion.usage, "llm",

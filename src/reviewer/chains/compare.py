@@ -48,7 +48,6 @@ _NOT_REPORTED_WORDS = {"", "not reported", "not mentioned", "not stated", "not a
 
 
 
-
 @dataclass(frozen=True)
 class Target:
     """A method to compare: its ``name`` (row label) and the ``query`` its evidence is retrieved with (the name
@@ -205,10 +204,10 @@ def _packed(items: list[Evidence], budget: int, model: str | None, method: str, 
     packed = pack(items, budget, model)
     if packed.truncated:
         warnings.append(f"{method}: the abstract of {', '.join(packed.truncated)} was cut to fit its share "
-                        f"({budget} tokens) of the evidence budget (REVIEWER_LLM_EVIDENCE_TOKENS)")
+                        f"({budget} tokens) of the evidence budget (REVIEWER_LLM__EVIDENCE_TOKENS)")
     if packed.dropped:
         warnings.append(f"{method}: {len(packed.dropped)} paper(s) did not fit its share ({budget} tokens) of the "
-                        "evidence budget (REVIEWER_LLM_EVIDENCE_TOKENS) and were not used: "
+                        "evidence budget (REVIEWER_LLM__EVIDENCE_TOKENS) and were not used: "
                         + ", ".join(e.key for e in packed.dropped))
     return packed.included
 

@@ -281,17 +281,17 @@ def _section(draft: Draft, theme: Theme, relevance, budget: int, llm: LLM, use_c
     where = f"section {theme.name!r}"
     if packed.truncated:
         draft.warnings.append(f"{where}: {len(packed.truncated)} of its {len(evidence)} abstracts were shortened to "
-                              f"share the evidence budget of {budget} tokens (REVIEWER_LLM_EVIDENCE_TOKENS)")
+                              f"share the evidence budget of {budget} tokens (REVIEWER_LLM__EVIDENCE_TOKENS)")
     if packed.dropped:
         draft.warnings.append(f"{where}: {len(packed.dropped)} paper(s) did not fit the evidence budget of {budget} "
-                              "tokens (REVIEWER_LLM_EVIDENCE_TOKENS) and were not shown to the model: "
+                              "tokens (REVIEWER_LLM__EVIDENCE_TOKENS) and were not shown to the model: "
                               + ", ".join(e.key for e in packed.dropped))
     messages = section_messages(draft.topic, theme, packed.text())
     completion = llm.complete(messages, use_cache=use_cache)
     draft.usage.add(completion.usage)
     if completion.finish_reason == "length":
         draft.warnings.append(f"{where} was cut at the token limit ({llm.settings.max_tokens} tokens): raise "
-                              "REVIEWER_LLM_MAX_TOKENS for complete sections")
+                              "REVIEWER_LLM__MAX_TOKENS for complete sections")
     if completion.cut:
         draft.warnings.append(f"{where}: {completion.cut}")
     text = _clean(completion.text)

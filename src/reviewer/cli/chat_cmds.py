@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from reviewer.cli.options import DbOption, open_library
+from reviewer.cli.options import DbOption, ModelOption, NoLogOption, open_library
 from reviewer.cli.output import console, err_console
 
 
@@ -17,6 +17,8 @@ def chat(
     history: Annotated[Optional[Path], typer.Option("--history", help="Input history file (default: chat-history in the data directory).", show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", help="Where /review writes its drafts (one folder per topic; `/review TOPIC --out DIR` writes to DIR instead).")] = Path("out"),
     allow_uncited: Annotated[bool, typer.Option("--allow-uncited", help="Show replies that cite none of the evidence, under an UNCITED banner, instead of the cannot-answer reply.")] = False,
+    model: ModelOption = None,
+    no_log: NoLogOption = False,
     db: DbOption = None,
 ) -> None:
     r"""Chat with the library: answers cite \[key]s and stream as they are written; follow-up questions are made
@@ -32,15 +34,17 @@ def chat(
     from reviewer.repl import Repl, history_file
     from reviewer.session import ChatSession
 
-    library = open_library(db)
+    library = open_library(db, model=model)
     if len(library) == 0:
         raise InputError(f"the library in {library.settings.db} has no papers: add some with "
                          "`reviewer ingest PATH`, or point --db at another library")
     session = ChatSession(library, k=k, use_cache=not no_cache, allow_uncited=allow_uncited)
     if sys.stdin.isatty():
-        Repl(session, console=console(), out_dir=out).interactive(history=history_file(library, history))
+        Repl(session, console=console(), out_dir=out, log=not no_log).interactive(
+            history=history_file(library, history))
         return
     plain = Console(color_system=None, soft_wrap=True, highlight=False, emoji=False)
-    code = Repl(session, console=plain, err_console=err_console(), plain=True, out_dir=out).pipe(sys.stdin)
+    code = Repl(session, console=plain, err_console=err_console(), plain=True, out_dir=out,
+                log=not no_log).pipe(sys.stdin)
     if code:
         raise typer.Exit(code)

@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from reviewer.cli.options import DbOption, open_library
-from reviewer.cli.output import console, err_console
+from reviewer.cli.options import DbOption, JsonOption, ModelOption, NoLogOption, open_library
+from reviewer.cli.output import console, err_console, waiting
 
 # Kept here (not imported from the chain) so that `reviewer --help` does not import the chain's dependencies.
 DEFAULT_ASPECTS = "task,approach,data,results,limitations"
@@ -43,6 +43,9 @@ def compare(
         dir_okay=False)] = None,
     no_cache: Annotated[bool, typer.Option(
         "--no-cache", help="Ask the model again even if this exact request was answered before.")] = False,
+    as_json: JsonOption = False,
+    model: ModelOption = None,
+    no_log: NoLogOption = False,
     db: DbOption = None,
 ) -> None:
     """Compare METHODS (or the main methods of --topic) side by side on each aspect (on screen, one column
@@ -52,27 +55,35 @@ def compare(
     """
     from rich.markup import escape
 
-    from reviewer.chains.compare import NO_LLM_NOTE
+    from reviewer import logs
     from reviewer.errors import InputError
 
     if methods and topic is not None:
         raise InputError("give either METHODS or --topic, not both")
     if not methods and topic is None:
         raise InputError('name the methods to compare (e.g. reviewer compare "method A" "method B"), or give --topic')
-    library = open_library(db)
-    comparison = library.compare(methods or None, topic=topic, aspects=aspects.split(","), k=k,
-                                 max_methods=max_methods, use_cache=not no_cache)
+    if as_json and fmt not in (None, Format.json):
+        raise InputError(f"--json and --format {fmt.value} ask for two formats: give one")
+    library = open_library(db, model=model)
+    timer = logs.Timer()
+    with waiting("comparing the methods…"):
+        comparison = library.compare(methods or None, topic=topic, aspects=aspects.split(","), k=k,
+                                     max_methods=max_methods, use_cache=not no_cache)
+    logs.record(library, logs.entry_for("compare", topic or " | ".join(methods), comparison, library,
+                                        text=comparison.to_markdown(), seconds=timer.seconds, llm=library.llm()),
+                enabled=not no_log)
 
-    chosen = (fmt.value if fmt else None) or (_SUFFIX_FORMATS.get(out.suffix.lower(), "markdown") if out else "table")
+    chosen = "json" if as_json else (fmt.value if fmt else None) or (
+        _SUFFIX_FORMATS.get(out.suffix.lower(), "markdown") if out else "table")
     if out is not None and chosen == "table":
         chosen = "markdown"  # a Rich table is for the screen; a file gets the same table in Markdown
     notes = err_console()
-    if comparison.engine == "extractive" and chosen in ("table", "csv"):  # Markdown and JSON carry the note
-        notes.print(f"[dim]{escape(NO_LLM_NOTE)}[/]", highlight=False, soft_wrap=True)
+    if comparison.notice:  # on stderr: the table (and its JSON) never carries it
+        notes.print(f"[dim]{escape(comparison.notice)}[/]", highlight=False, soft_wrap=True)
     if chosen == "table":
         _print_table(comparison)
     else:
-        text = _render(comparison, chosen)
+        text = _render(comparison, chosen, document=out is not None)
         if out is not None:
             try:
                 out.write_text(text, encoding="utf-8")
@@ -87,9 +98,9 @@ def compare(
         notes.print(f"[dim]{comparison.usage.summary()}[/]", highlight=False)
 
 
-def _render(comparison, fmt: str) -> str:
-    if fmt == "markdown":
-        return comparison.to_markdown()
+def _render(comparison, fmt: str, document: bool = False) -> str:
+    if fmt == "markdown":  # a file is a document read later: it keeps the extractive engine's notice on top
+        return comparison.to_markdown(note=document)
     if fmt == "csv":
         return comparison.to_csv()
     import json

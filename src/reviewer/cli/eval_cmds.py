@@ -39,7 +39,7 @@ def _updater(bar, description: str):
 @app.command("retrieval")
 def retrieval(
     datasets: Annotated[list[Path], typer.Argument(help="Folders with corpus.jsonl, queries.jsonl and qrels.tsv (BEIR layout); several are measured in one run.")],
-    mode: Annotated[Optional[list[str]], typer.Option("--mode", "-m", help="bm25, cosine, dense, rrf or hybrid; repeat for several (default: bm25, cosine, rrf, hybrid).")] = None,
+    mode: Annotated[Optional[list[str]], typer.Option("--mode", help="bm25, cosine, dense, rrf or hybrid; repeat for several (default: bm25, cosine, rrf, hybrid).")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the figures, with every query's values, to this JSON file (input of `reviewer eval compare`).")] = None,
 ) -> None:
     """nDCG@10, Recall@10, Recall@100, MRR@10 and query latency for each search mode on each data set.
@@ -221,7 +221,7 @@ def citations(
 ) -> None:
     """Citation recall, precision and F1 of `ask` and `review` against the papers an expert cited, next to plain
     search returning as many papers (the baseline), with wins/losses and a paired randomization test. Uses the
-    model when one is configured (REVIEWER_LLM_BASE_URL), else the extractive engine."""
+    model when one is configured (REVIEWER_LLM__BASE_URL or --model), else the extractive engine."""
     from rich.table import Table
 
     from reviewer.errors import InputError

@@ -7,13 +7,13 @@ import sys
 
 import typer
 
-from reviewer.cli import ask_cmds, chat_cmds, compare_cmds, corpus_cmds, eval_cmds, review_cmds
+from reviewer.cli import ask_cmds, chat_cmds, compare_cmds, corpus_cmds, eval_cmds, logs_cmds, review_cmds, settings_cmds
 
 app = typer.Typer(
     name="reviewer",
     help="A literature-review agent grounded in your own collection of papers.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish and PowerShell
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -34,12 +34,22 @@ def main(
                                  help="Show the version and exit."),
 ) -> None:
     """A literature-review agent grounded in your own collection of papers."""
+    from reviewer.config import deprecated_names
+
+    for name in deprecated_names():  # still read, below the new name
+        from reviewer.cli.output import err_console
+
+        new = "REVIEWER_LLM__" + name.removeprefix("REVIEWER_LLM_")
+        err_console().print(f"[dim]note: {name} is deprecated: rename it {new}[/]", highlight=False)
+
 
 corpus_cmds.register(app)
 app.command()(ask_cmds.ask)
 app.command()(compare_cmds.compare)
 app.command()(review_cmds.review)
 app.command()(chat_cmds.chat)
+settings_cmds.register(app)
+app.add_typer(logs_cmds.app, name="logs")
 app.add_typer(eval_cmds.app, name="eval")
 
 
@@ -51,7 +61,7 @@ def run() -> None:
     from reviewer.errors import ConfigError, ReviewerError
 
     try:
-        code = app(standalone_mode=False)  # returns a command's typer.Exit code instead of raising it
+        code = app(standalone_mode=False, prog_name="reviewer")  # returns a command's typer.Exit code instead of raising it
     except ConfigError as exc:  # a settings error is a usage error: exit 2, as click does
         _fail(str(exc), code=2)
     except ReviewerError as exc:

@@ -146,3 +146,60 @@ def cited(text: str):
     out.highlight_regex(citations.CITATION, "cyan")
     out.highlight_regex(re.escape(UNCITED_MARK), "yellow")
     return out
+
+
+class waiting:
+    """A spinner and ``message`` on stderr while a command waits (a model, loading the index), shown only on a
+    terminal and only once the wait passes ``delay`` seconds: pipes, files and CI get nothing. ``stop()`` ends it
+    early (e.g. when a streamed reply starts); ``update(message)`` changes its text."""
+
+    DELAY = 0.5
+
+    def __init__(self, message: str, delay: float | None = None):
+        self.message = message
+        self.delay = self.DELAY if delay is None else delay
+        self.status = None
+        self.timer = None
+        self.lock = None
+
+    def __enter__(self) -> "waiting":
+        err = err_console()
+        if not err.is_terminal or err.is_dumb_terminal:
+            return self
+        import threading
+
+        self.lock = threading.Lock()
+        self.status = err.status(f"[dim]{safe(self.message)}[/]", spinner="dots")
+        self.timer = threading.Timer(self.delay, self._start)
+        self.timer.daemon = True
+        self.timer.start()
+        return self
+
+    def _start(self) -> None:
+        with self.lock:
+            if self.status is not None:
+                self.status.start()
+
+    def update(self, message: str) -> None:
+        self.message = message
+        if self.status is not None:
+            self.status.update(f"[dim]{safe(message)}[/]")
+
+    def stop(self) -> None:
+        if self.lock is None:
+            return
+        self.timer.cancel()
+        with self.lock:
+            if self.status is not None:
+                self.status.stop()
+                self.status = None
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def print_json(data) -> None:
+    """``data`` as one indented JSON document on stdout (UTF-8 as is)."""
+    import json
+
+    print(json.dumps(data, indent=2, ensure_ascii=False))

@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from reviewer.cli.options import DbOption, open_library
-from reviewer.cli.output import console, err_console, safe
+from reviewer.cli.options import DbOption, JsonOption, ModelOption, NoLogOption, open_library
+from reviewer.cli.output import console, err_console, print_json, safe, waiting
 from reviewer.text import excerpt
 
 SHOW_FLAGGED = 10  # flagged sentences listed on screen; review.json lists them all
@@ -16,16 +16,24 @@ SHOW_FLAGGED = 10  # flagged sentences listed on screen; review.json lists them 
 
 def review(
     topic: Annotated[str, typer.Argument(help="What the related-work section is about, in your own words.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for review.md, references.bib, review.tex, review.json and themes.png (created if needed; when it already holds a draft, OUT-2, OUT-3, ... is used instead unless --force).")] = Path("out"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for review.md, references.bib, references.md, review.tex, review.json and themes.png (created if needed; when it already holds a draft, OUT-2, OUT-3, ... is used instead unless --force).")] = Path("out"),
     force: Annotated[bool, typer.Option("--force", help="Replace a draft already in --out.")] = False,
     max_papers: Annotated[int, typer.Option("--max-papers", min=1, max=500, help="How many of the most relevant papers to review.")] = 30,
     themes: Annotated[Optional[int], typer.Option("--themes", min=1, max=12, help="How many themes (sections); default: the number that clusters the papers best.", show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again even if these exact requests were answered before.")] = False,
+    no_citeproc: Annotated[bool, typer.Option("--no-citeproc", help="End review.md with a hand-written reference list instead of the bibliography pandoc --citeproc makes from references.bib.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the draft as JSON (what review.json holds, plus the folder and files written) instead of the summary.")] = False,
+    model: ModelOption = None,
+    no_log: NoLogOption = False,
     db: DbOption = None,
 ) -> None:
     """Write a related-work draft on TOPIC into --out: papers grouped into themes, one section per theme, every
     sentence citing its papers by key and checked against their abstracts; unsupported sentences are flagged."""
-    library = open_library(db)
+    from reviewer import logs
+
+    timer = logs.Timer()
+    with waiting("opening the library…"):
+        library = open_library(db, model=model)
     with _StepProgress() as progress:
         draft = library.review(topic, max_papers=max_papers, themes=themes, use_cache=not no_cache,
                                progress=progress)
@@ -35,7 +43,16 @@ def review(
     if target != out:
         err_console().print(f"[yellow]note:[/] {safe(str(out))} already holds a draft; writing to "
                             f"{safe(str(target))} instead (--force replaces it)", highlight=False, soft_wrap=True)
-    written = draft.write(target)
+    written = draft.write(target, citeproc=not no_citeproc)
+    summary = (f"A related-work draft of {len(draft.sections)} section(s) citing {len(draft.cited_keys())} "
+               f"paper(s), {len(draft.flagged)} sentence(s) flagged as unsupported; files in {target}.")
+    logs.record(library, logs.entry_for("review", topic, draft, library, text=summary, seconds=timer.seconds,
+                                        llm=library.llm()), enabled=not no_log)
+    if as_json:
+        print_json({"directory": str(target), "files": [str(p) for p in written], **draft.to_dict()})
+        for warning in draft.warnings:
+            err_console().print(f"[yellow]warning:[/] {safe(warning)}", highlight=False, soft_wrap=True)
+        return
     _print_summary(draft, written)
 
 

@@ -2,9 +2,13 @@
 
 * With a first author and a year: ``{lastname}{year}{word}``, e.g. ``chen2024synapse``, where ``word``
   is the first significant word of the title (hyphens dropped: "Zero-Shot" -> "zeroshot").
-* Otherwise from the title: the name before a colon when that part is short (at most 3 words:
-  "Inst-IT: Boosting ..." -> ``instit``, "BDoG: ..." -> ``bdog``), else the first significant word.
-  Title keys are at most 24 characters, author keys about 30.
+* Otherwise from the title (key style ``title-words``, the default): the name before a colon when that part is
+  short (at most 3 words: "Inst-IT: Boosting ..." -> ``instit``, "BDoG: ..." -> ``bdog``), else the first two
+  significant words ("Task Vectors Are Cross-Modal" -> ``taskvectors``). A key is never a bare common word
+  (:data:`BARE_WORDS`: "Power: ..." is not ``power``), which would collide with keys of the user's own .bib.
+  Key style ``first-word`` is the former rule: the first significant word alone (``task``).
+  Title keys are at most 24 characters, author keys about 30. Stored keys never change: a style applies to
+  papers ingested after it is chosen.
 
 Accents are transliterated ("Müller" -> ``muller``, "Łukasz" -> ``lukasz``), and so are other scripts
 (anyascii: "Глубокое обучение" -> ``glubokoe``, "知识图谱" -> ``zhishitupu``); a title with nothing to
@@ -50,6 +54,17 @@ COMMON_TITLE_WORDS = frozenset(
     "novel new simple general unified scalable robust comprehensive systematic empirical automatic automated "
     "training".split()
 )
+# A key made of one of these alone says nothing (and is likely taken in a user's .bib): a title key has two words
+# then. The stopwords, lead words and common title words, and everyday words seen as bare keys.
+BARE_WORDS = STOPWORDS | GENERIC_LEAD_WORDS | COMMON_TITLE_WORDS | frozenset(
+    "task tasks image images open power role data time world text video vision agent agents code graph graphs "
+    "attention reasoning memory knowledge learning transformer transformers generation retrieval scaling "
+    "alignment prompt prompts planning search tool tools multi one two first next beyond towards less more "
+    "better good best fast small big long short self dataset datasets method methods framework approach system "
+    "systems paper papers"
+    .split()
+)
+KEY_STYLES = ("title-words", "first-word")
 _SPECIAL_LETTERS = str.maketrans({
     "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l", "Ł": "L",
     "đ": "d", "Đ": "D", "ð": "d", "þ": "th", "Þ": "TH", "ı": "i",
@@ -98,17 +113,38 @@ def significant_words(title: str) -> list[str]:
     return [w for w in (ascii_key(w) for w in title.split()) if w and w not in skip]
 
 
-def title_key(title: str) -> str:
-    """Key from a title alone: the short name before a colon, else the first significant word."""
+def title_key(title: str, style: str = "title-words") -> str:
+    """Key from a title alone: the short name before a colon, else (``title-words``) the first two significant
+    words, or (``first-word``, the former rule) the first significant word. '' when the title gives none that
+    is not a bare common word (the caller then uses :func:`hash_key`)."""
     head, colon, _ = title.partition(":")
     words = head.split()
     if colon and 1 <= len(words) <= 3:
         while len(words) > 1 and ascii_key(words[0]) in STOPWORDS | GENERIC_LEAD_WORDS:
             words = words[1:]  # "Towards Generalist Robots" -> "generalistrobots"
         key = _join_within(words, MAX_TITLE_KEY)
-        if key:
+        if key and (style == "first-word" or key not in BARE_WORDS):
             return key
-    return first_significant_word(title)[:MAX_TITLE_KEY]
+    if style == "first-word":
+        return first_significant_word(title)[:MAX_TITLE_KEY]
+    return two_words(title)
+
+
+def two_words(title: str) -> str:
+    """The first two significant title words joined (``taskvectors``), at most 24 characters; with fewer
+    significant words, the first two words that are not stopwords or lead words; one word alone only when it
+    is not in :data:`BARE_WORDS`; else ''."""
+    words = [w for w in (ascii_key(w) for w in title.split()) if w]
+    significant = significant_words(title)
+    plain = [w for w in words if w not in STOPWORDS | GENERIC_LEAD_WORDS]
+    for pool in (significant, plain):
+        if len(pool) >= 2:
+            joined = pool[0] + pool[1]
+            if len(joined) > MAX_TITLE_KEY and pool[0] not in BARE_WORDS:
+                return pool[0][:MAX_TITLE_KEY]  # a long first word says enough: not a word and a half
+            return joined[:MAX_TITLE_KEY]
+    single = (significant or plain or [""])[0][:MAX_TITLE_KEY]
+    return single if single not in BARE_WORDS else ""
 
 
 def _join_within(words: list[str], limit: int) -> str:
@@ -121,13 +157,13 @@ def _join_within(words: list[str], limit: int) -> str:
     return key[:limit]
 
 
-def make_base_key(paper: Paper) -> str:
+def make_base_key(paper: Paper, style: str = "title-words") -> str:
     """The key a paper gets when nothing else has it (before any collision suffix)."""
     last = last_name(paper.authors[0]) if paper.authors else ""
     if last and paper.year:
         prefix = f"{last[:15]}{paper.year}"
         return prefix + first_significant_word(paper.title)[: max(6, MAX_AUTHOR_KEY - len(prefix))]
-    return title_key(paper.title) or hash_key(paper)
+    return title_key(paper.title, style) or hash_key(paper)
 
 
 def hash_key(paper: Paper) -> str:
@@ -146,9 +182,9 @@ def candidates(base: str) -> Iterator[str]:
         n += 1
 
 
-def key_candidates(paper: Paper) -> Iterator[str]:
+def key_candidates(paper: Paper, style: str = "title-words") -> Iterator[str]:
     """The keys a paper may get, most preferred first."""
-    base = make_base_key(paper)
+    base = make_base_key(paper, style)
     yield base
     if not (paper.authors and paper.year):
         for word in significant_words(paper.title):
@@ -158,14 +194,58 @@ def key_candidates(paper: Paper) -> Iterator[str]:
     yield from candidates(base)
 
 
-def assign_keys(papers: list[Paper], taken: set[str]) -> None:
+_KEY_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_:.\-]*")  # the key syntax of reviewer.citations
+
+
+def pasted_keys(text: str) -> list[str]:
+    """The key in ``text`` as pasted from an answer or a .bib (``[key]``, ``[key; other]`` (the first), ``[@key]``,
+    ``@key``, ``**[key]**``, ``key.``): its first key without trailing punctuation, then as typed when that
+    differs; [] when there is none."""
+    match = _KEY_TOKEN.search(text)
+    if not match:
+        return []
+    token = match.group(0)
+    cleaned = token.rstrip(".:-")
+    return [cleaned] if cleaned == token else [cleaned, token]
+
+
+def lookup(text: str, keys) -> str | None:
+    """The stored key ``text`` names (see :func:`pasted_keys`), compared exactly, then in any case; None if none."""
+    keys = keys if isinstance(keys, (set, frozenset, dict)) else set(keys)
+    candidates = pasted_keys(text)
+    for candidate in candidates:
+        if candidate in keys:
+            return candidate
+    lowered = {}
+    for key in keys:
+        lowered.setdefault(key.lower(), key)
+    for candidate in candidates:
+        if candidate.lower() in lowered:
+            return lowered[candidate.lower()]
+    return None
+
+
+def closest(text: str, keys, n: int = 3) -> list[str]:
+    """Up to ``n`` stored keys closest to ``text`` (for "did you mean ...")."""
+    import difflib
+
+    wanted = (pasted_keys(text) or [text.strip()])[0].lower()
+    by_lower = {k.lower(): k for k in keys}
+    return [by_lower[k] for k in difflib.get_close_matches(wanted, list(by_lower), n=n, cutoff=0.6)]
+
+
+def assign_keys(papers: list[Paper], taken: set[str], style: str = "title-words") -> None:
     """Give every paper without a key a unique one, in list order; keys already set never change.
 
     ``taken`` holds keys in use elsewhere (e.g. the stored collection); the papers' existing keys and
-    every new key are added to it.
+    every new key are added to it. ``style``: see :data:`KEY_STYLES` (title keys only).
     """
+    if style not in KEY_STYLES:
+        from reviewer.errors import ConfigError
+
+        raise ConfigError(f"unknown key style {style!r}: use {' or '.join(KEY_STYLES)}")
     taken.update(p.key for p in papers if p.key)
     for paper in papers:
         if not paper.key:
-            paper.key = next(c for c in key_candidates(paper) if c not in taken)
+            paper.key = next(c for c in key_candidates(paper, style) if c not in taken)
             taken.add(paper.key)

@@ -21,7 +21,7 @@ from reviewer.extractive.support import content_words
 
 NO_LLM_NOTE = (
     "No LLM is configured, so this answer is extractive: the collection's most relevant sentences, quoted. "
-    "Set REVIEWER_LLM_BASE_URL (e.g. a local Ollama or llama.cpp server) or OPENAI_API_KEY for written answers."
+    "Set REVIEWER_LLM__BASE_URL (e.g. a local Ollama or llama.cpp server) or OPENAI_API_KEY for written answers."
 )
 LIMIT = 5  # sentences quoted per answer (more when more papers are top-ranked, see reviewer.chains.ask)
 

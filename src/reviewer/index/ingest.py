@@ -21,7 +21,7 @@ from reviewer.corpus.model import normalize_arxiv_id, normalize_doi
 from reviewer.index.store import ChromaStore, ServerLostError, StoredRecord
 from reviewer.retrieval.fusion import split_sentences
 
-ProgressFn = Callable[[int, int], None]
+ProgressFn = Callable[[int, int], None]  # (papers embedded so far, papers to embed), from (0, total) on
 
 
 def paper_sentences(paper: Paper) -> list[str]:
@@ -92,7 +92,8 @@ def merge_with_stored(stored: Paper, incoming: Paper) -> Paper:
     return Paper(**data)
 
 
-def plan(papers: Sequence[Paper], stored: dict[str, StoredRecord]) -> tuple[list[Paper], list[Paper], list[Paper]]:
+def plan(papers: Sequence[Paper], stored: dict[str, StoredRecord],
+         key_style: str = "title-words") -> tuple[list[Paper], list[Paper], list[Paper]]:
     """Split parsed papers into (new, updated, unchanged), with keys set; new keys never clash with stored ones."""
     identities = _Identities(stored)
     new: list[Paper] = []
@@ -107,7 +108,7 @@ def plan(papers: Sequence[Paper], stored: dict[str, StoredRecord]) -> tuple[list
         seen.add(key)
         merged = merge_with_stored(stored[key].paper, paper)
         (unchanged if merged == stored[key].paper and stored[key].content_hash == merged.content_hash else updated).append(merged)
-    assign_keys(new, set(stored))
+    assign_keys(new, set(stored), key_style)
     return new, updated, unchanged
 
 
@@ -126,6 +127,7 @@ def ingest(
     max_field_chars: int = 20_000,
     max_title_chars: int = 1_000,
     progress: ProgressFn | None = None,
+    key_style: str = "title-words",
 ) -> tuple[IngestReport, bool]:
     """Ingest ``paths`` into ``store``. Returns the report and whether anything was written.
 
@@ -136,7 +138,8 @@ def ingest(
     report = IngestReport(files=loaded.files, records=loaded.records, skipped=list(loaded.skipped),
                           warnings=list(loaded.warnings))
     try:
-        wrote = store_papers(loaded.papers, store, embed, report, batch_size=batch_size, progress=progress)
+        wrote = store_papers(loaded.papers, store, embed, report, batch_size=batch_size, progress=progress,
+                             key_style=key_style)
     except ServerLostError as exc:
         raise ServerLostError(f"{exc}. {report.embedded} of {len(report.new) + len(report.updated)} new or "
                               "changed paper(s) were stored before that; run the same ingest again to store "
@@ -153,10 +156,11 @@ def store_papers(
     *,
     batch_size: int = 64,
     progress: ProgressFn | None = None,
+    key_style: str = "title-words",
 ) -> bool:
     """Match, key, embed and upsert already-parsed papers (a paper may bring its own key). Fills ``report``."""
     stored = store.records()
-    new, updated, unchanged = plan(papers, stored)
+    new, updated, unchanged = plan(papers, stored, key_style)
     report.new = [p.key for p in new]
     report.updated = [p.key for p in updated]
     report.unchanged = [p.key for p in unchanged]
@@ -179,12 +183,10 @@ def store_papers(
             batch = to_embed[start : start + batch_size]
             sentences = [paper_sentences(p) for p in batch]
             counts = [len(s) for s in sentences]
-            vectors = embed([p.embedding_text() for p in batch] + [s for group in sentences for s in group])
+            vectors = _embed_batch(embed, batch, sentences, progress and (lambda n, s=start: progress(s + n, total)))
             if pending is not None:
                 pending.result()
                 report.embedded += pending.size
-                if progress:
-                    progress(report.embedded, total)
             pending = writer.submit(_write, store, batch, counts, vectors)
             pending.size = len(batch)
         if pending is not None:
@@ -193,3 +195,22 @@ def store_papers(
             if progress:
                 progress(report.embedded, total)
     return wrote
+
+
+EMBED_CHUNK = 32  # papers embedded per call within a batch, so that progress moves from the first papers on
+
+
+def _embed_batch(embed, batch: list[Paper], sentences: list[list[str]], progress) -> "object":
+    """The vectors of ``batch``'s papers, then of their sentences (the order ``_write`` expects), embedded
+    :data:`EMBED_CHUNK` papers at a time; ``progress(n)`` after each chunk with the papers embedded so far."""
+    import numpy as np
+
+    papers, units = [], []
+    for start in range(0, len(batch), EMBED_CHUNK):
+        chunk, groups = batch[start:start + EMBED_CHUNK], sentences[start:start + EMBED_CHUNK]
+        vectors = embed([p.embedding_text() for p in chunk] + [s for group in groups for s in group])
+        papers.append(vectors[:len(chunk)])
+        units.append(vectors[len(chunk):])
+        if progress:
+            progress(start + len(chunk))
+    return np.concatenate(papers + units)

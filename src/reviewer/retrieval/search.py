@@ -72,6 +72,22 @@ class Ranked:
     score: float
     found_by: list[str]
     ranks: dict[str, int] = field(default_factory=dict)  # 1-based rank in each retriever's list that has it
+    relevance: float = 0.0  # ``score`` on a 0-1 scale (see :func:`relevance`)
+
+
+def relevance(mode: str, score: float, *, lists: int = 2, rrf_k: float = 60.0, best: float = 0.0) -> float:
+    """A raw ``score`` of ``mode`` on a 0-1 scale, for people: a fused score over the most it can be (first in
+    every list: ``lists / (rrf_k + 1)``); a cosine as is (negative: 0); ``dense`` (cosine + coverage, each at
+    most 1) halved; BM25 over the best score of the query (``best``), whose scale depends on the query."""
+    if mode in ("rrf", "hybrid"):
+        value = score * (rrf_k + 1) / lists
+    elif mode == "dense":
+        value = score / 2
+    elif mode == "bm25":
+        value = score / best if best > 0 else 0.0
+    else:
+        value = score
+    return round(min(1.0, max(0.0, value)), 4)
 
 
 def query_windows(query: str) -> list[str]:
@@ -114,6 +130,9 @@ def search(library, query: str, *, k: int = 10, mode: Mode = "hybrid", use_mmr: 
                   for key, score in fused]
     else:
         ranked = [Ranked(key, score, [mode], {mode: rank}) for rank, (key, score) in enumerate(lists[mode], start=1)]
+    best = ranked[0].score if ranked else 0.0
+    for item in ranked:
+        item.relevance = relevance(mode, item.score, lists=len(lists), rrf_k=settings.rrf_k, best=best)
 
     if use_mmr and ranked:
         if query_vec is None:

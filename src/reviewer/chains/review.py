@@ -194,7 +194,7 @@ def _write_extractive(library, draft: Draft, clustering, terms, relevance_order,
         report("support check", i + 1, len(draft.sections))
     report("introduction", 0, 1)
     quoted = len({k for s in draft.sections for sentence in s.sentences() for k in sentence.keys})
-    draft.introduction = offline.introduction(draft.topic, len(draft.papers), quoted, draft.themes)
+    draft.introduction = offline.introduction(draft.topic, len(draft.papers), quoted, draft.themes, len(left_out))
     report("introduction", 1, 1)
 
 

@@ -87,8 +87,9 @@ def paper_quote(paper: Paper, embedder, topic_vector: np.ndarray, centroid: np.n
     return Sentence(text, [paper.key], quote=source)
 
 
-def introduction(topic: str, papers: int, quoted: int, themes: Sequence[Theme]) -> list[Sentence]:
-    """The extractive draft's introduction (it cites nothing: it describes the draft)."""
+def introduction(topic: str, papers: int, quoted: int, themes: Sequence[Theme], unquoted: int = 0) -> list[Sentence]:
+    """The extractive draft's introduction (it cites nothing: it describes the draft). ``unquoted``: themes that
+    hold none of the quoted papers (they have no section)."""
     name = short_topic(topic)
     subject = f"the question \u201c{name}\u201d" if topic.rstrip().endswith("?") else name
     plural = "s" if papers != 1 else ""
@@ -97,4 +98,7 @@ def introduction(topic: str, papers: int, quoted: int, themes: Sequence[Theme]) 
             f"found by clustering their embeddings: {names}.")
     if quoted < papers:
         line += f" It quotes the {quoted} most relevant to the topic."
+    if unquoted:
+        line += (f" Of the themes, {unquoted} hold none of them and have no section." if unquoted > 1 else
+                 " One theme holds none of them and has no section.")
     return [Sentence(EXTRACTIVE_NOTE), Sentence(line)]

@@ -18,8 +18,10 @@ and DIR/proposed/.
    section is rewritten when the papers it quotes, or their text, changed; with a model, a section is rewritten
    (map prompt, then the support check) when its theme's papers changed, and the introduction is written again with
    transitions into the rewritten sections only. Unchanged sections are kept as they were, byte for byte.
-4. **Keep hand edits**: a section whose block in review.md no longer has its recorded hash was edited by hand;
-   its block stays as the author left it, and its regenerated text, if any, goes to DIR/proposed/SECTION.md.
+4. **Keep hand edits**: a section whose block in review.md (from its ``##`` heading to the next) no longer has
+   its recorded hash was edited by hand (heading included; blocks are matched by position while review.md has as
+   many sections as recorded, else by heading); its block stays as the author left it, and its regenerated text,
+   if any, goes to DIR/proposed/SECTION.md. Edits outside the sections (title block, introduction) are not kept.
 
 Nothing new and nothing removed: no file changes, and CHANGES.md gets one dated line saying so.
 """
@@ -239,10 +241,14 @@ def update_directory(library, directory: str | Path, *, llm=None, use_cache: boo
     md_path = directory / "review.md"
     before = md_path.read_text(encoding="utf-8") if md_path.is_file() else ""
     blocks = provenance.section_blocks(before)
-    for entry in data["provenance"]["sections"]:
+    entries = data["provenance"]["sections"]
+    # Sections are matched by position when review.md still has as many (so a renamed heading is found), else
+    # by heading.
+    in_order = [block for heading, block in blocks.items() if heading != "## References"]
+    for i, entry in enumerate(entries):
         section = next(s for s in old.sections if s.theme.id == entry["theme"])
         heading_line = old.section_markdown(section).split("\n", 1)[0]
-        block = blocks.get(heading_line)
+        block = in_order[i] if len(in_order) == len(entries) else blocks.get(heading_line)
         if block is not None and (entry.get("edited") or provenance.digest(block) != entry["output"]):
             old.kept[section.theme.id] = block
     draft, changes = update_draft(old, library, llm=llm, use_cache=use_cache, progress=progress, today=today)

@@ -78,7 +78,7 @@ def test_one_changed_theme_costs_its_section_its_check_and_the_introduction(out,
     entries = json.loads((out / "review.json").read_text(encoding="utf-8"))["provenance"]["sections"]
     assert [e["transitions"] for e in entries] == [0, 1, 1]
     assert "weber2025twobit" in (out / "references.bib").read_text(encoding="utf-8")
-    assert any(line.startswith("Model tokens: 450 in 3 call(s); a fresh run would send about ")
+    assert any(line.startswith("Model tokens: 450 in 3 call(s); writing every section of this draft afresh would send about ")
                for line in changes.lines())
 
 

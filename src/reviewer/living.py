@@ -65,7 +65,7 @@ class Changes:
     kept: dict[str, str] = field(default_factory=dict)  # heading -> its regenerated block (proposed/)
     proposals: dict[str, str] = field(default_factory=dict)  # heading -> path written under DIR, once written
     usage: Usage = field(default_factory=Usage)
-    fresh_tokens: int | None = None  # prompt tokens a fresh run would send (with a model)
+    fresh_tokens: int | None = None  # prompt tokens of writing this draft's sections afresh (with a model)
 
     @property
     def nothing(self) -> bool:
@@ -94,8 +94,8 @@ class Changes:
             tokens = self.usage.input_tokens + self.usage.output_tokens
             line = f"Model tokens: {tokens:,} in {self.usage.calls} call(s)"
             if self.fresh_tokens:
-                line += (f"; a fresh run would send about {self.fresh_tokens:,} prompt tokens "
-                         f"({tokens / self.fresh_tokens:.0%})")
+                line += (f"; writing every section of this draft afresh would send about {self.fresh_tokens:,} "
+                         f"prompt tokens ({tokens / self.fresh_tokens:.0%})")
             out.append(line)
         return out
 
@@ -254,20 +254,30 @@ def update_directory(library, directory: str | Path, *, llm=None, use_cache: boo
     draft, changes = update_draft(old, library, llm=llm, use_cache=use_cache, progress=progress, today=today)
     if not changes.nothing:
         draft.write(directory, citeproc="bibliography: references.bib" in before.split("\n---", 1)[0])
-        after = md_path.read_text(encoding="utf-8")
-        diff = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                    "a/review.md", "b/review.md")
-        (directory / DIFF).write_text("".join(diff), encoding="utf-8")
+        _write_diff(directory, before)
         for heading, block in changes.kept.items():
             path = directory / PROPOSED / f"{slug(heading)}.md"
             path.parent.mkdir(exist_ok=True)
             path.write_text(block + "\n", encoding="utf-8")
             changes.proposals[heading] = str(path.relative_to(directory))
-    log = directory / CHANGES
-    head = "" if log.is_file() else f"# Changes: {old.topic}\n\n"
-    with log.open("a", encoding="utf-8") as handle:
-        handle.write(head + changes.entry())
+    _append_changes(directory, old.topic, changes.entry())
     return draft, changes
+
+
+def _write_diff(directory: Path, before: str) -> None:
+    """DIR/review.diff: a unified diff from ``before`` to review.md as now written."""
+    after = (directory / "review.md").read_text(encoding="utf-8")
+    diff = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                "a/review.md", "b/review.md")
+    (directory / DIFF).write_text("".join(diff), encoding="utf-8")
+
+
+def _append_changes(directory: Path, topic: str, entry: str) -> None:
+    """Append ``entry`` to DIR/CHANGES.md (created with a title); earlier entries are never rewritten."""
+    log = directory / CHANGES
+    head = "" if log.is_file() else f"# Changes: {topic}\n\n"
+    with log.open("a", encoding="utf-8") as handle:
+        handle.write(head + entry)
 
 
 def rethink_directory(library, directory: str | Path, *, llm=None, use_cache: bool = True,
@@ -282,16 +292,11 @@ def rethink_directory(library, directory: str | Path, *, llm=None, use_cache: bo
     draft = library.review(data["topic"], max_papers=int(settings.get("max_papers", 30)),
                            themes=settings.get("themes_requested"), llm=llm, use_cache=use_cache, progress=progress)
     draft.write(directory, citeproc="bibliography: references.bib" in before.split("\n---", 1)[0] or not before)
-    after = md_path.read_text(encoding="utf-8")
-    diff = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
-                                "a/review.md", "b/review.md")
-    (directory / DIFF).write_text("".join(diff), encoding="utf-8")
-    log = directory / CHANGES
-    head = "" if log.is_file() else f"# Changes: {draft.topic}\n\n"
-    with log.open("a", encoding="utf-8") as handle:
-        handle.write(head + f"\n## {today or date.today().isoformat()} (library revision "
-                     f"{library.store.revision[:8]})\n\n- Rethought: a fresh draft of {len(draft.sections)} "
-                     f"section(s) citing {len(draft.cited_keys())} paper(s); themes chosen anew, hand edits not kept\n")
+    _write_diff(directory, before)
+    _append_changes(directory, draft.topic,
+                    f"\n## {today or date.today().isoformat()} (library revision {library.store.revision[:8]})\n\n"
+                    f"- Rethought: a fresh draft of {len(draft.sections)} section(s) citing "
+                    f"{len(draft.cited_keys())} paper(s); themes chosen anew, hand edits not kept\n")
     return draft
 
 

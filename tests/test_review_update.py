@@ -209,8 +209,11 @@ def test_the_cli_updates_prints_the_summary_and_rethinks(out, library, tmp_path,
     assert f"Updated {out} (what changed is in CHANGES.md, the edit in review.diff):" in result.stdout
     assert f"Papers added: weber2025twobit ({QUANTIZATION})" in result.stdout
     assert f"Sections written again: {QUANTIZATION}" in result.stdout
-    again = run("--update", str(out))
-    assert again.exit_code == 0 and "Nothing changed: no new paper on the topic" in again.stdout
+    again = run("--update", str(out), "--json")
+    assert again.exit_code == 0, again.output
+    data = json.loads(again.stdout)
+    assert data["directory"] == str(out) and data["changes"][0].startswith("Nothing changed: no new paper on the topic")
+    assert data["format"] == 1 and data["topic"] == REVIEW_TOPIC
     both = run(REVIEW_TOPIC, "--update", str(out))
     assert isinstance(both.exception, InputError) and "give either a TOPIC or --update DIR" in str(both.exception)
     rethought = run("--update", str(out), "--rethink")

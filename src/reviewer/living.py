@@ -130,6 +130,8 @@ def update_draft(old: Draft, library, *, llm=None, use_cache: bool = True, progr
             raise ConfigError(f"this review was written with the model {old.settings.get('model')!r}: configure a "
                               "model (REVIEWER_LLM__BASE_URL or OPENAI_API_KEY) to update it, or --rethink to "
                               "write a fresh draft")
+    else:
+        llm = None  # an extractive draft stays extractive (--rethink writes a fresh one with the model)
     report("retrieve", 0, 1)
     prov = old.provenance
     reviewed = [k for t in old.themes for k in t.keys]

@@ -117,6 +117,14 @@ def test_a_paper_of_one_theme_rewrites_that_section_only(out, library):
     assert again.nothing
 
 
+def test_draft_update_in_memory(library):
+    draft = library.review(REVIEW_TOPIC, max_papers=MAX_PAPERS, themes=3)
+    library.ingest([ADDITIONS / "quantization.jsonl"])
+    updated, changes = draft.update(library)
+    assert changes.rewritten == [QUANTIZATION] and updated.sections[:2] == draft.sections[:2]
+    assert "weber2025twobit" in updated.cited_keys() and "weber2025twobit" not in draft.cited_keys()
+
+
 def test_a_paper_that_left_the_library_loses_its_citation_and_bib_entry(out, tmp_path, minilm, monkeypatch):
     lines = REVIEW_FIXTURE.read_text(encoding="utf-8").splitlines(keepends=True)
     smaller = tmp_path / "without-petrova.jsonl"

@@ -184,8 +184,10 @@ def _place(old: Draft, new: list[str], vectors, centroids, changes: Changes):
     members = {t.id: [k for k in t.keys if k in vectors] for t in old.themes}
     weakest = {i: min((float(vectors[k] @ centroids[i]) for k in keys), default=1.0) for i, keys in members.items()}
 
+    candidates = [i for i in members if members[i]] or list(members)  # themes that still hold papers
+
     def nearest(key: str) -> tuple[int, float]:
-        scores = {i: float(vectors[key] @ centroids[i]) for i in members}
+        scores = {i: float(vectors[key] @ centroids[i]) for i in candidates}
         best = max(sorted(scores), key=lambda i: scores[i])
         return best, scores[best]
 
@@ -255,7 +257,7 @@ def update_directory(library, directory: str | Path, *, llm=None, use_cache: boo
             old.kept[section.theme.id] = block
     draft, changes = update_draft(old, library, llm=llm, use_cache=use_cache, progress=progress, today=today)
     if not changes.nothing:
-        draft.write(directory, citeproc="bibliography: references.bib" in before.split("\n---", 1)[0])
+        draft.write(directory, citeproc=not before or "bibliography: references.bib" in before.split("\n---", 1)[0])
         _write_diff(directory, before)
         for heading, block in changes.kept.items():
             path = directory / PROPOSED / f"{slug(heading)}.md"

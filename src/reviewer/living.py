@@ -81,10 +81,10 @@ class Changes:
         if self.removed:
             out.append("Papers removed (no longer in the library): " + ", ".join(self.removed))
         if self.new_themes:
-            out.append("New theme(s): " + ", ".join(self.new_themes))
+            out.append("New theme(s): " + "; ".join(self.new_themes))
         if self.dropped_themes:
-            out.append("Theme(s) dropped (no paper left): " + ", ".join(self.dropped_themes))
-        out.append("Sections written again: " + (", ".join(self.rewritten) or "none"))
+            out.append("Theme(s) dropped (no paper left): " + "; ".join(self.dropped_themes))
+        out.append("Sections written again: " + ("; ".join(self.rewritten) or "none"))  # headings hold commas
         out.append("Citations added: " + (", ".join(self.citations_added) or "none")
                    + "; removed: " + (", ".join(self.citations_removed) or "none"))
         for heading in self.kept:

@@ -105,7 +105,7 @@ def test_review_json_is_the_draft_with_its_folder_and_files(reviewer, tmp_path):
                     ("review.md", "references.bib", "references.md", "review.tex", "review.json", "themes.png")],
                     **saved}
     assert list(saved) == ["topic", "engine", "notice", "settings", "themes", "outline", "introduction", "sections",
-                           "flagged", "warnings", "references", "points"]
+                           "flagged", "warnings", "references", "points", "format", "provenance"]
 
 
 @pytest.mark.parametrize("written", ["[okafor2024pretraining]", "@okafor2024pretraining", "OKAFOR2024Pretraining",

@@ -101,6 +101,9 @@ class Draft:
     usage: Usage = field(default_factory=Usage)
     settings: dict = field(default_factory=dict)  # what produced it (max_papers, themes, model, ...), for review.json
     created: str = field(default_factory=lambda: date.today().isoformat())  # review.md's date
+    # How it was made (reviewer.provenance): what `review --update` compares; written to review.json.
+    provenance: dict = field(default_factory=dict)
+    kept: dict[int, str] = field(default_factory=dict)  # theme id -> the author's hand-edited block of review.md
 
     @property
     def notice(self) -> str | None:
@@ -147,15 +150,27 @@ class Draft:
         if self._introduction_body():
             lines += [_md_paragraph(self._introduction_body()), ""]
         for section in self.sections:
-            lines += [f"## {_md_escape(section.heading)}", ""]
-            lines += [line for paragraph in section.paragraphs if paragraph
-                      for line in (_md_paragraph(paragraph), "")]
+            lines += [self.section_markdown(section), ""]
         lines += ["## References", ""]
         if citeproc:
             lines += ["::: {#refs}", ":::"]
         else:
             lines += self._reference_list()
         return "\n".join(lines).rstrip("\n") + "\n"
+
+    def section_markdown(self, section: Section) -> str:
+        """A section's block of review.md, from its heading to its last paragraph: the author's hand-edited
+        block when the section is kept (``kept``), else the rendering of its sentences."""
+        if section.theme.id in self.kept:
+            return self.kept[section.theme.id]
+        return "\n\n".join([f"## {_md_escape(section.heading)}"]
+                            + [_md_paragraph(paragraph) for paragraph in section.paragraphs if paragraph])
+
+    def update(self, library, *, llm=None, use_cache: bool = True, progress=None):
+        """(this draft brought up to date with ``library``, what changed): see :mod:`reviewer.living`."""
+        from reviewer.living import update_draft
+
+        return update_draft(self, library, llm=llm, use_cache=use_cache, progress=progress)
 
     def references_markdown(self) -> str:
         """references.md: the cited papers as a plain Markdown list, in order of first citation (for readers
@@ -213,6 +228,7 @@ class Draft:
             "warnings": list(self.warnings),
             "references": [_reference_dict(p) for p in self.citations()],
             "points": {key: [_round(x), _round(y)] for key, (x, y) in sorted(self.points.items())},
+            **_provenance(self),
         }
 
     def to_json(self) -> str:
@@ -369,6 +385,15 @@ def _sentence_dict(sentence: Sentence) -> dict:
 def _reference_dict(paper: Paper) -> dict:
     return {"key": paper.key, "title": paper.title, "authors": list(paper.authors), "year": paper.year,
             "venue": paper.venue, "doi": paper.doi, "arxiv_id": paper.arxiv_id, "url": paper.url}
+
+
+def _provenance(draft: Draft) -> dict:
+    """review.json's "format" and "provenance" (with each section's output hash), when the chain recorded them."""
+    if not draft.provenance:
+        return {}
+    from reviewer import provenance
+
+    return provenance.to_json_fields(draft)
 
 
 def _jsonable(value):

@@ -43,7 +43,7 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel, Field
 
-from reviewer import citations, gate, grounding, prompts, support
+from reviewer import citations, gate, grounding, prompts, provenance, support
 from reviewer import themes as theming
 from reviewer.draft import EXTRACTIVE_NOTE, UNSUPPORTED, Draft, Section, Sentence, Theme  # noqa: F401
 from reviewer.extractive import draft as offline
@@ -120,9 +120,10 @@ def review(library, topic: str, *, max_papers: int = 30, themes: int | None = No
     if llm is not None:
         draft.settings.update(temperature=llm.settings.temperature, max_tokens=llm.settings.max_tokens,
                               evidence_tokens=library.settings.llm.evidence_tokens)
-        _write_with_llm(library, draft, clustering, terms, relevance, llm, use_cache, report)
+        inputs, transitions = _write_with_llm(library, draft, clustering, terms, relevance, llm, use_cache, report)
     else:
-        _write_extractive(library, draft, clustering, terms, keys, max_papers, report)
+        inputs, transitions = _write_extractive(library, draft, clustering, terms, keys, max_papers, report), {}
+    provenance.record(draft, library, dict(enumerate(clustering.centroids)), keys, left_out, inputs, transitions)
     return draft
 
 
@@ -163,7 +164,9 @@ def _base_themes(clustering, terms) -> list[Theme]:
 
 
 # ------------------------------------------------------------------------------------------- offline engine
-def _write_extractive(library, draft: Draft, clustering, terms, relevance_order, max_papers, report) -> None:
+def _write_extractive(library, draft: Draft, clustering, terms, relevance_order, max_papers,
+                      report) -> dict[int, list[str]]:
+    """Writes the draft offline; returns {theme id: the keys its section quotes}."""
     draft.themes = _base_themes(clustering, terms)
     report("outline", 0, 1)
     report("outline", 1, 1)
@@ -196,10 +199,12 @@ def _write_extractive(library, draft: Draft, clustering, terms, relevance_order,
     quoted = len({k for s in draft.sections for sentence in s.sentences() for k in sentence.keys})
     draft.introduction = offline.introduction(draft.topic, len(draft.papers), quoted, draft.themes, len(left_out))
     report("introduction", 1, 1)
+    return {theme_id: [s.keys[0] for s in sentences] for theme_id, sentences in allocation.items()}
 
 
 # ------------------------------------------------------------------------------------------- LLM engine
-def _write_with_llm(library, draft: Draft, clustering, terms, relevance, llm: LLM, use_cache, report) -> None:
+def _write_with_llm(library, draft: Draft, clustering, terms, relevance, llm: LLM, use_cache, report):
+    """Writes the draft with the model; returns ({theme id: its section's input keys}, {theme id: transitions})."""
     base = _base_themes(clustering, terms)
     report("outline", 0, 1)
     draft.themes = _outline(draft, base, llm, use_cache)
@@ -219,8 +224,9 @@ def _write_with_llm(library, draft: Draft, clustering, terms, relevance, llm: LL
         report("support check", i + 1, len(draft.sections))
 
     report("introduction", 0, 1)
-    _introduction(draft, llm, use_cache)
+    transitions = _introduction(draft, llm, use_cache)
     report("introduction", 1, 1)
+    return {t.id: list(t.keys) for t in draft.themes}, transitions
 
 
 def outline_messages(topic: str, base: list[Theme], papers) -> list[dict]:
@@ -346,10 +352,13 @@ FRAMING_REASON = ("cites no paper: the introduction and transitions are written 
                   "abstracts; cite a source for this claim or drop it")
 
 
-def _introduction(draft: Draft, llm: LLM, use_cache: bool) -> None:
-    """The introduction, and each later section's transition put before its first sentence. The model was
-    shown no abstract here, so any citation it writes is removed (and reported)."""
-    completion = llm.complete(introduction_messages(draft.topic, draft.sections), use_cache=use_cache)
+def _introduction(draft: Draft, llm: LLM, use_cache: bool, *, summarised: list[Section] | None = None,
+                  only: set[int] | None = None) -> dict[int, int]:
+    """The introduction, and each later section's transition put before its first sentence (only those of the
+    section numbers ``only``, when given); returns {theme id: transition sentences put in}. The prompt
+    summarises ``summarised`` (default: the sections). The model was shown no abstract here, so any citation
+    it writes is removed (and reported)."""
+    completion = llm.complete(introduction_messages(draft.topic, summarised or draft.sections), use_cache=use_cache)
     draft.usage.add(completion.usage)
     intro_lines, transitions = [], {}
     for line in _clean_keep_numbers(completion.text).splitlines():
@@ -366,9 +375,13 @@ def _introduction(draft: Draft, llm: LLM, use_cache: bool) -> None:
         return checked.text
 
     draft.introduction = [_framing(s) for s in citations.split_sentences(uncited("\n".join(intro_lines)))]
+    placed: dict[int, int] = {}
     for number, text in sorted(transitions.items()):
+        if only is not None and number not in only:
+            continue
         section = draft.sections[number - 1]
         sentences = [_framing(s) for s in citations.split_sentences(uncited(text))]
+        placed[section.theme.id] = len(sentences)
         if sentences:
             if section.paragraphs:
                 section.paragraphs[0][:0] = sentences
@@ -379,6 +392,7 @@ def _introduction(draft: Draft, llm: LLM, use_cache: bool) -> None:
                               "without the abstracts: " + ", ".join(removed))
     if not draft.introduction:
         draft.warnings.append("the model wrote no usable introduction")
+    return placed
 
 
 def _framing(text: str) -> Sentence:

@@ -15,13 +15,15 @@ SHOW_FLAGGED = 10  # flagged sentences listed on screen; review.json lists them 
 
 
 def review(
-    topic: Annotated[str, typer.Argument(help="What the related-work section is about, in your own words.")],
+    topic: Annotated[Optional[str], typer.Argument(help="What the related-work section is about, in your own words (not with --update).", show_default=False)] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for review.md, references.bib, references.md, review.tex, review.json and themes.png (created if needed; when it already holds a draft, OUT-2, OUT-3, ... is used instead unless --force).")] = Path("out"),
     force: Annotated[bool, typer.Option("--force", help="Replace a draft already in --out.")] = False,
     max_papers: Annotated[int, typer.Option("--max-papers", min=1, max=500, help="How many of the most relevant papers to review.")] = 30,
     themes: Annotated[Optional[int], typer.Option("--themes", min=1, max=12, help="How many themes (sections); default: the number that clusters the papers best.", show_default=False)] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Ask the model again even if these exact requests were answered before.")] = False,
     no_citeproc: Annotated[bool, typer.Option("--no-citeproc", help="End review.md with a hand-written reference list instead of the bibliography pandoc --citeproc makes from references.bib.")] = False,
+    update: Annotated[Optional[Path], typer.Option("--update", help="Bring the draft in this folder up to date with the library: new papers join their themes, only the sections they change are written again, hand-edited sections are kept (their new text goes to DIR/proposed/); DIR/CHANGES.md and DIR/review.diff say what changed.", show_default=False)] = None,
+    rethink: Annotated[bool, typer.Option("--rethink", help="With --update: write a fresh draft of the recorded topic over DIR instead (themes chosen anew; hand edits not kept).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the draft as JSON (what review.json holds, plus the folder and files written) instead of the summary.")] = False,
     model: ModelOption = None,
     no_log: NoLogOption = False,
@@ -30,7 +32,17 @@ def review(
     """Write a related-work draft on TOPIC into --out: papers grouped into themes, one section per theme, every
     sentence citing its papers by key and checked against their abstracts; unsupported sentences are flagged."""
     from reviewer import logs
+    from reviewer.errors import InputError
 
+    if update is not None:
+        if topic is not None:
+            raise InputError("give either a TOPIC or --update DIR (an update reviews the topic recorded in DIR)")
+        return _update(update, rethink=rethink, no_cache=no_cache, as_json=as_json, model=model, no_log=no_log,
+                       db=db)
+    if topic is None:
+        raise InputError("give the TOPIC to review, or --update DIR to bring an earlier draft up to date")
+    if rethink:
+        raise InputError("--rethink goes with --update DIR")
     timer = logs.Timer()
     with waiting("opening the library…"):
         library = open_library(db, model=model)
@@ -54,6 +66,39 @@ def review(
             err_console().print(f"[yellow]warning:[/] {safe(warning)}", highlight=False, soft_wrap=True)
         return
     _print_summary(draft, written)
+
+
+def _update(directory: Path, *, rethink: bool, no_cache: bool, as_json: bool, model, no_log: bool, db) -> None:
+    from reviewer import living, logs
+    from reviewer.llm import command_deadline
+    from reviewer.provenance import read
+
+    timer = logs.Timer()
+    read(directory, any_format=rethink)  # a folder without a usable review.json fails before the library opens
+    with waiting("opening the library…"):
+        library = open_library(db, model=model)
+    llm = library.llm()
+    with _StepProgress() as progress, command_deadline(llm):
+        if rethink:
+            draft = living.rethink_directory(library, directory, llm=llm, use_cache=not no_cache, progress=progress)
+            lines = [f"Rethought: a fresh draft of {len(draft.sections)} section(s) citing "
+                     f"{len(draft.cited_keys())} paper(s); hand edits were not kept."]
+        else:
+            draft, changes = living.update_directory(library, directory, llm=llm, use_cache=not no_cache,
+                                                     progress=progress)
+            lines = changes.lines()
+    summary = " ".join(lines)
+    logs.record(library, logs.entry_for("review", draft.topic, draft, library, text=summary, seconds=timer.seconds,
+                                        llm=llm), enabled=not no_log)
+    if as_json:
+        print_json({"directory": str(directory), "changes": lines, **draft.to_dict()})
+        return
+    out = console()
+    out.print(f"[bold]Updated {safe(str(directory))}[/] (what changed is in {living.CHANGES}"
+              + ("" if lines[0].startswith("Nothing changed") else f", the edit in {living.DIFF}") + "):",
+              highlight=False, soft_wrap=True)
+    for line in lines:
+        out.print(f"  {safe(line)}", highlight=False, soft_wrap=True)
 
 
 class _StepProgress:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -275,14 +276,15 @@ def main() -> None:
 
     from reviewer.index.embedder import LocalMiniLMEmbedder
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still remove the temporary libraries
     start_load = load_note()
     print(f"at the start: {start_load}", flush=True)
     embedder = LocalMiniLMEmbedder().load()
     embedder.embed_array(["warm up the model"])
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory(prefix="reviewer-peers-") as folder:
         sample_part(args.paths, args, embedder, Path(folder))
     if args.synthetic:
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory(prefix="reviewer-peers-") as folder:
             synthetic_part(args.synthetic, args, embedder, Path(folder))
     print(f"at the end:   {load_note()}")
     print("\n| figure | reviewer | naive LangChain + Chroma | ratio (≥ 1: reviewer faster/smaller) |")

@@ -16,7 +16,7 @@ $(BIN)/python:
 
 # Reinstall only when the dependency list changes.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/query_latency.py
 	$(BIN)/python benchmarks/review_tokens.py --db .reviewer
 	$(BIN)/python benchmarks/review_update.py
+	$(BIN)/python benchmarks/peers.py
 
 # The fault suite: hostile inputs, CLI and settings misuse, damaged data, Chroma-server faults, concurrent
 # ingests, LLM endpoint faults; prints one table and its totals (1-2 minutes on 2 cores).

@@ -30,7 +30,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 # The modules that record (one per chain); each writes its cassettes/recorded/<name>.yaml files.
-RECORD = ["tests/test_cassettes_recorded.py", "tests/test_compare_recorded.py", "tests/test_review_recorded.py"]
+RECORD = ["tests/test_cassettes_recorded.py", "tests/test_compare_recorded.py", "tests/test_review_recorded.py",
+          "tests/test_review_update_recorded.py"]
 REPLAY = [*RECORD, "tests/test_ask_cli.py", "tests/test_cassettes_secrets.py"]
 
 

@@ -1,6 +1,6 @@
-"""`review --update` with a model: the fake chat model of tests/llm_fixtures.py answers from a queue (no
-cassette: a recorded update would need `make record` against an endpoint whenever the fixture changes), so each
-test proves exactly which calls an update makes — only the changed section, its support check and the
+"""`review --update` with a model: the fake chat model of tests/llm_fixtures.py answers from a queue (chosen
+replies; the real HTTP path is tests/test_review_update_recorded.py, from a cassette), so each test proves
+exactly which calls an update makes — only the changed section, its support check and the
 introduction — and that the other sections, transitions included, stay byte-identical."""
 
 from __future__ import annotations

@@ -168,9 +168,14 @@ def test_ask_compare_review_and_chat_are_logged_and_found_again(reviewer, ask_db
 
 
 # ------------------------------------------------------------------------------------- version, completion
-def test_version_and_completion(reviewer):
+def test_version_and_completion(reviewer, monkeypatch):
     from importlib.metadata import version
 
+    import typer.completion
+
     assert reviewer("--version") == (0, f"reviewer {version('reviewer')}\n", "")
-    code, out, err = reviewer("--show-completion", "bash", env={"SHELL": "/bin/bash"})
+    # Typer finds the shell by walking up the process tree (shellingham), which depends on how the tests were
+    # started: pin it to bash.
+    monkeypatch.setattr(typer.completion, "_get_shell_name", lambda: "bash")
+    code, out, err = reviewer("--show-completion")
     assert code == 0 and "_REVIEWER_COMPLETE" in out and "complete" in out, (code, out, err)

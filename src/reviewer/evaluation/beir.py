@@ -83,7 +83,8 @@ def _string_field(record: dict, key: str, path: Path, number: int, *, required: 
     return value
 
 
-def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+def jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) of each non-blank line of a JSONL file; bad JSON or a non-object is a ParseError."""
     for number, line in _lines(path):
         try:
             record = json.loads(line)
@@ -98,7 +99,7 @@ def load_corpus(path: str | Path) -> dict[str, Document]:
     path = Path(path)
     corpus: dict[str, Document] = {}
     first_line: dict[str, int] = {}
-    for number, record in _jsonl(path):
+    for number, record in jsonl_records(path):
         doc_id = _string_field(record, "_id", path, number, required=True)
         if doc_id in corpus:
             raise ParseError(f"duplicate _id {doc_id!r} (first on line {first_line[doc_id]})", file=str(path), line=number)
@@ -113,7 +114,7 @@ def load_queries(path: str | Path) -> dict[str, Query]:
     path = Path(path)
     queries: dict[str, Query] = {}
     first_line: dict[str, int] = {}
-    for number, record in _jsonl(path):
+    for number, record in jsonl_records(path):
         query_id = _string_field(record, "_id", path, number, required=True)
         if query_id in queries:
             raise ParseError(f"duplicate _id {query_id!r} (first on line {first_line[query_id]})", file=str(path), line=number)

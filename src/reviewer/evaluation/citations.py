@@ -12,7 +12,6 @@ user gets by reading the top of the result list. Means over all questions, and p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ class ExpertAnswer:
     id: str
     question: str
     cited: tuple[str, ...]
+    answer: str = ""  # the expert's text, with its [n] markers (n: an index into ``cited``)
 
 
 @dataclass
@@ -90,14 +90,14 @@ def load_answers(path: str | Path) -> list[ExpertAnswer]:
     file = path / "answers.jsonl" if path.is_dir() else path
     if not file.is_file():
         raise InputError(f"{file}: not found; give a directory with answers.jsonl (e.g. ../shared/eval/scholarqa-multi)")
+    from reviewer.evaluation.beir import jsonl_records
+
     answers = []
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, row in jsonl_records(file):
         try:
-            row = json.loads(line)
-            answers.append(ExpertAnswer(str(row["_id"]), str(row["question"]), tuple(map(str, row["cited_ids"]))))
-        except (ValueError, KeyError, TypeError) as exc:
+            answers.append(ExpertAnswer(str(row["_id"]), str(row["question"]), tuple(map(str, row["cited_ids"])),
+                                        str(row.get("answer") or "")))
+        except (KeyError, TypeError) as exc:
             raise InputError(f"{file}:{number}: not an expert answer ({exc.__class__.__name__}: {exc}); each line "
                              "needs _id, question and cited_ids") from None
     if not answers:

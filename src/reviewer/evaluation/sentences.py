@@ -17,7 +17,6 @@ Files read (:func:`load_pairs`):
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,12 +46,11 @@ def load_pairs(path: str | Path) -> list[Pair]:
         return _citing_pairs(path)
     if not path.is_file():
         raise InputError(f"{path}: not found; give a JSONL of labelled pairs or a directory with answers.jsonl")
+    from reviewer.evaluation.beir import jsonl_records
+
     pairs = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for number, row in jsonl_records(path):
         try:
-            row = json.loads(line)
             label = LABELS[str(row["label"]).strip().lower()]
             sentence = str(row.get("sentence") or row["claim"])
             if "abstract_sentences" in row:
@@ -74,21 +72,16 @@ def load_pairs(path: str | Path) -> list[Pair]:
 
 
 def _citing_pairs(directory: Path) -> list[Pair]:
+    from reviewer.evaluation.beir import load_corpus
     from reviewer.evaluation.citations import load_answers
     from reviewer.extractive.text import split
 
     answers = load_answers(directory)
-    corpus = {}
-    for line in (directory / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            corpus[row["_id"]] = (row.get("title", ""), split(row.get("text", "")))
-    raw = {json.loads(l)["_id"]: json.loads(l)["answer"] for l in (directory / "answers.jsonl").read_text().splitlines()
-           if l.strip()}
+    corpus = {doc_id: (doc.title, split(doc.text)) for doc_id, doc in load_corpus(directory / "corpus.jsonl").items()}
     pairs = []
     for i, answer in enumerate(answers):
         other = answers[(i + 1) % len(answers)].cited[0]
-        for j, sentence in enumerate(re.split(r"(?<=[.!?])\s+", raw[answer.id])):
+        for j, sentence in enumerate(re.split(r"(?<=[.!?])\s+", answer.answer)):
             marks = [int(n) for n in re.findall(r"\[(\d+)\]", sentence) if int(n) < len(answer.cited)]
             plain = " ".join(re.sub(r"\s*\[\d+\]", "", sentence).split())
             if not marks or len(plain.split()) < 6:
